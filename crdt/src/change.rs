@@ -1,0 +1,177 @@
+//! Signed changes, and the rule that decides whether one may be applied.
+//!
+//! Every automerge change a device makes is carried in a [`SignedChange`]:
+//! the raw change bytes, the document they are for, the device that made
+//! them, and that device's signature over `(document id, change hash)`. The
+//! signature covers the document id, so a change cannot be re-targeted to
+//! another document; it covers the change hash, which itself covers the
+//! change's dependencies.
+//!
+//! [`verify_change`] is the single gate every change passes before it is
+//! stored or applied, wherever it came from (the local CLI, a bundle, a peer).
+
+use automerge::Change;
+use serde::{Deserialize, Serialize};
+
+use crate::header::{DocHeader, DocKind};
+use crate::ids::{DeviceId, DocId, HouseholdId, tagged_hash};
+use crate::registry::{DeviceProblem, Registry};
+use crate::sign::{SecretKey, Sig, verify_digest};
+
+/// The largest single change accepted from anyone. Items are small text; a
+/// change over this size is either a bug or an attack.
+pub const MAX_CHANGE_BYTES: usize = 64 * 1024;
+
+/// A change with its author's signature.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedChange {
+    pub doc: DocId,
+    #[serde(with = "serde_bytes")]
+    pub change: Vec<u8>,
+    pub signer: DeviceId,
+    pub signature: Sig,
+}
+
+impl std::fmt::Debug for SignedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedChange")
+            .field("doc", &self.doc)
+            .field("bytes", &self.change.len())
+            .field("signer", &self.signer)
+            .finish()
+    }
+}
+
+/// The digest a device signs for a change.
+pub fn change_digest(doc: &DocId, change_hash: &automerge::ChangeHash) -> [u8; 32] {
+    tagged_hash("maillage/change/1", &[&doc.0, &change_hash.0])
+}
+
+impl SignedChange {
+    /// Signs a change made by `device` to `doc`.
+    pub fn sign(doc: DocId, change: &Change, device: &SecretKey) -> Self {
+        SignedChange {
+            doc,
+            change: change.raw_bytes().to_vec(),
+            signer: device.device_id(),
+            signature: device.sign_digest(&change_digest(&doc, &change.hash())),
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ChangeRejected> {
+        postcard::from_bytes(bytes).map_err(|_| ChangeRejected::Malformed)
+    }
+}
+
+/// Why a change was refused. Each variant names what a peer did wrong, so the
+/// node can log it against that peer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChangeRejected {
+    #[error("the change is not a valid automerge change")]
+    Malformed,
+    #[error("the change is {size} bytes, over the {MAX_CHANGE_BYTES}-byte limit")]
+    TooLarge { size: usize },
+    #[error("the document header does not match the document id")]
+    HeaderMismatch,
+    #[error("the document header is inconsistent: {0}")]
+    BadHeader(&'static str),
+    #[error("the signature does not match the change and document")]
+    BadSignature,
+    #[error("the signing device is not certified by any known household")]
+    UnknownDevice,
+    #[error("the signing device was revoked before this change was made")]
+    RevokedDevice,
+    #[error("the signing household may not write this document")]
+    NotAWriter { household: HouseholdId },
+    #[error("the signing household is not a member of the document's community")]
+    NotAMember { household: HouseholdId },
+    #[error("an exchange party may only write its own marks")]
+    OutsideOwnMarks { household: HouseholdId },
+}
+
+/// A change that passed [`verify_change`], with who made it.
+#[derive(Debug)]
+pub struct VerifiedChange {
+    pub change: Change,
+    pub household: HouseholdId,
+    pub signed: SignedChange,
+}
+
+/// Decides whether `signed` may be applied to the document with `header`,
+/// given what the registry knows of devices and memberships.
+///
+/// Checks, in order: size, well-formedness, header ↔ id, signature (strict),
+/// device certificate and revocation at the change's time, write permission
+/// for the document kind, community membership, and for exchanges that each
+/// party only writes its own marks.
+pub fn verify_change(
+    signed: &SignedChange,
+    header: &DocHeader,
+    registry: &Registry,
+) -> Result<VerifiedChange, ChangeRejected> {
+    if signed.change.len() > MAX_CHANGE_BYTES {
+        return Err(ChangeRejected::TooLarge {
+            size: signed.change.len(),
+        });
+    }
+    if header.id() != signed.doc {
+        return Err(ChangeRejected::HeaderMismatch);
+    }
+    header.check().map_err(ChangeRejected::BadHeader)?;
+    let change = Change::from_bytes(signed.change.clone()).map_err(|_| ChangeRejected::Malformed)?;
+    verify_digest(
+        &signed.signer.0,
+        &change_digest(&signed.doc, &change.hash()),
+        &signed.signature,
+    )
+    .map_err(|_| ChangeRejected::BadSignature)?;
+    // automerge change times are seconds; registry times are milliseconds.
+    let at_ms = change.timestamp().saturating_mul(1000);
+    let household = registry
+        .household_of(&signed.signer, at_ms)
+        .map_err(|problem| match problem {
+            DeviceProblem::NotCertified => ChangeRejected::UnknownDevice,
+            DeviceProblem::Revoked { .. } => ChangeRejected::RevokedDevice,
+        })?;
+    if !header.writers().contains(&household) {
+        return Err(ChangeRejected::NotAWriter { household });
+    }
+    match header.community {
+        Some(community) => {
+            let is_member = registry.community(&community).is_some_and(|c| c.is_member(&household));
+            if !is_member {
+                return Err(ChangeRejected::NotAMember { household });
+            }
+        }
+        // A profile needs no community, but its household must be known.
+        None => {}
+    }
+    if header.kind == DocKind::Exchange && !only_touches_own_marks(&change, &household) {
+        return Err(ChangeRejected::OutsideOwnMarks { household });
+    }
+    Ok(VerifiedChange {
+        change,
+        household,
+        signed: signed.clone(),
+    })
+}
+
+/// The key under which a party of an exchange records one of its marks.
+/// Exchange documents are flat: every key at the root belongs to one party.
+pub fn exchange_mark_key(party: &HouseholdId, mark: &str) -> String {
+    format!("{}.{}", party.to_text(), mark)
+}
+
+fn only_touches_own_marks(change: &Change, household: &HouseholdId) -> bool {
+    let prefix = format!("{}.", household.to_text());
+    change.decode().operations.iter().all(|op| {
+        matches!(op.obj, automerge::legacy::ObjectId::Root)
+            && !op.insert
+            && matches!(&op.key, automerge::legacy::Key::Map(key) if key.starts_with(&prefix))
+    })
+}

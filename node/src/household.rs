@@ -1,0 +1,1314 @@
+//! The operations a household performs on its own node: everything the
+//! command line offers, with the store, the keys and the clock wired in.
+//!
+//! Every write builds a signed change with the device key and hands it to
+//! [`Store::ingest`], the same gate that bundles (and later peers) go
+//! through: local writes get no shortcut around verification.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use automerge::ActorId;
+use maillage_crdt::exchange::{ExchangeAction, ExchangeMarks, ExchangeState};
+use maillage_crdt::items::{
+    Event, Offer, OfferKind, OfferState, Profile, Request, RequestState, Rsvp, RsvpAnswer, ValidationError,
+    check_transition, search_fold,
+};
+use maillage_crdt::ledger::{self, Balances, LedgerEntry};
+use maillage_crdt::registry::{CommunityGenesis, DeviceCert, Invite, Join, Removal, invite_proof_digest};
+use maillage_crdt::{
+    Amount, Community, CommunityId, DocHeader, DocId, DocKind, Document, ExchangeTerms, HouseholdId, Record, SecretKey,
+    SignedChange, Writer,
+};
+use maillage_protocol::{Bundle, BundleError, InviteCode, InviteCodeError};
+use serde::Serialize;
+
+use crate::home::{Home, HomeError};
+use crate::keys::{self, KeyError, KeyKind};
+use crate::store::{ApplyReport, Query, Store, StoreError};
+use crate::summary::Summary;
+
+const META_COMMUNITY: &str = "current-community";
+
+/// Everything that can go wrong, each with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HouseholdError {
+    #[error("this home is not set up yet: run `maillage init --name NAME` first")]
+    NotInitialised,
+    #[error("this home is already set up for {0}")]
+    AlreadyInitialised(String),
+    #[error("you are not in a community yet: run `maillage community create NAME` or `maillage community join CODE`")]
+    NoCommunity,
+    #[error("no {kind} matches {text:?}")]
+    UnknownId { kind: &'static str, text: String },
+    #[error("{text:?} matches several {kind}s ({candidates}); type more characters")]
+    AmbiguousId {
+        kind: &'static str,
+        text: String,
+        candidates: String,
+    },
+    #[error("no member matches {0:?} (give a household name or an id prefix)")]
+    UnknownMember(String),
+    #[error("{text:?} matches several members ({candidates}); use an id prefix")]
+    AmbiguousMember { text: String, candidates: String },
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("only the household that posted this {0} can change it")]
+    NotYours(&'static str),
+    #[error("only a steward of the community can do this")]
+    NotSteward,
+    #[error("this exchange would take {who}'s balance to {after}, below the community's limit of -{limit}")]
+    CreditLimit { who: String, after: Amount, limit: Amount },
+    #[error("invalid invite code: {0}")]
+    Invite(#[from] InviteCodeError),
+    #[error("this invitation cannot be used: {0}")]
+    InviteRefused(&'static str),
+    #[error("bundle refused: {0}")]
+    Bundle(#[from] BundleError),
+    #[error("bundle refused: it was exported by a device of no household you share a community with")]
+    BundleFromStranger,
+    #[error("bundle refused: {0}")]
+    BundleContent(String),
+    #[error("the change was refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    #[error("cannot read or write {path}: {source}")]
+    File { path: String, source: std::io::Error },
+    #[error("document error: {0}")]
+    Document(String),
+}
+
+type Result<T, E = HouseholdError> = std::result::Result<T, E>;
+
+/// The current time in Unix ms. The only clock of the node.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A household's node, opened on its home.
+#[derive(Debug)]
+pub struct Household {
+    home: Home,
+    store: Store,
+    device: SecretKey,
+    /// Only on the household's first device; linked devices carry a certificate instead.
+    root: Option<SecretKey>,
+    household: HouseholdId,
+    /// A fresh automerge actor per session (see STACK-NOTES: never reuse an actor).
+    actor: ActorId,
+}
+
+/// Fields of a new offer or request, as typed by the user.
+#[derive(Clone, Debug, Default)]
+pub struct ItemInput {
+    pub title: String,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub kind: Option<OfferKind>,
+    pub price: Option<Amount>,
+    pub place: Option<String>,
+    pub until: Option<i64>,
+    pub ride: Option<maillage_crdt::items::Ride>,
+    pub group_buy: Option<maillage_crdt::items::GroupBuy>,
+}
+
+/// Changes to an offer or request; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ItemPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub kind: Option<OfferKind>,
+    pub price: Option<Amount>,
+    pub place: Option<String>,
+    pub until: Option<i64>,
+    pub state: Option<String>,
+}
+
+/// Fields of a new event.
+#[derive(Clone, Debug)]
+pub struct EventInput {
+    pub title: String,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub place: Option<String>,
+    pub start: jiff::Zoned,
+    pub end: Option<jiff::Zoned>,
+    pub repeat: Option<String>,
+}
+
+/// Who this household is.
+#[derive(Clone, Debug, Serialize)]
+pub struct WhoAmI {
+    pub household: String,
+    pub device: String,
+    pub name: String,
+    pub place: Option<String>,
+    pub has_root_key: bool,
+    pub home: String,
+    pub communities: Vec<CommunityView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CommunityView {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub members: usize,
+    pub steward: bool,
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberView {
+    pub household: String,
+    pub name: String,
+    pub place: Option<String>,
+    pub steward: bool,
+    pub joined_at: i64,
+}
+
+/// An exchange as listings show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExchangeView {
+    pub id: String,
+    pub proposer: String,
+    pub counterparty: String,
+    pub provider: String,
+    pub receiver: String,
+    pub amount: Amount,
+    pub note: String,
+    pub about: Option<String>,
+    pub state: ExchangeState,
+    pub created_at: i64,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImportReport {
+    pub exporter: String,
+    pub records_added: usize,
+    pub changes_applied: usize,
+    pub changes_already_known: usize,
+    pub changes_refused: usize,
+    pub documents_touched: usize,
+}
+
+impl Household {
+    /// Sets up a new household in `home`: root key, device key and its
+    /// certificate, profile, store.
+    pub fn init(home: Home, name: &str, place: Option<&str>) -> Result<Household> {
+        if home.is_initialised() {
+            let existing = Household::open(home)?;
+            return Err(HouseholdError::AlreadyInitialised(existing.name()));
+        }
+        let profile = Profile {
+            name: name.trim().to_owned(),
+            place: place.map(|p| p.trim().to_owned()),
+            description: String::new(),
+            updated_at: now_ms(),
+        };
+        profile.validate()?;
+        home.create()?;
+        let root = keys::generate();
+        let device = keys::generate();
+        let household = root.household_id();
+        let cert = root
+            .sign(DeviceCert {
+                household,
+                device: device.device_id(),
+                label: hostname(),
+                issued_at: now_ms(),
+            })
+            .map_err(|e| HouseholdError::Document(e.to_string()))?;
+        let mut store = Store::open(&home.store_path())?;
+        store.ingest(vec![Record::DeviceCert(cert)], vec![])?;
+        // Keys are written last: a home counts as initialised once the device
+        // key exists, and by then the store already knows its certificate.
+        keys::save(&home.household_key_path(), KeyKind::HouseholdRoot, &root)?;
+        keys::save(&home.device_key_path(), KeyKind::Device, &device)?;
+        let mut this = Household {
+            home,
+            store,
+            device,
+            root: Some(root),
+            household,
+            actor: ActorId::random(),
+        };
+        this.write_new(DocHeader::profile(household), &profile)?;
+        Ok(this)
+    }
+
+    /// Opens an existing household home.
+    pub fn open(home: Home) -> Result<Household> {
+        if !home.is_initialised() {
+            return Err(HouseholdError::NotInitialised);
+        }
+        let device = keys::load(&home.device_key_path(), KeyKind::Device)?;
+        let root = match keys::load(&home.household_key_path(), KeyKind::HouseholdRoot) {
+            Ok(root) => Some(root),
+            Err(KeyError::Missing(_)) => None,
+            Err(other) => return Err(other.into()),
+        };
+        let store = Store::open(&home.store_path())?;
+        let household = store
+            .registry()
+            .device(&device.device_id())
+            .map(|entry| entry.household)
+            .ok_or_else(|| HouseholdError::Document("this device has no certificate in the store".into()))?;
+        Ok(Household {
+            home,
+            store,
+            device,
+            root,
+            household,
+            actor: ActorId::random(),
+        })
+    }
+
+    pub fn id(&self) -> HouseholdId {
+        self.household
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    fn writer(&self) -> Writer<'_> {
+        Writer {
+            device: &self.device,
+            actor: self.actor.clone(),
+            now_ms: now_ms(),
+        }
+    }
+
+    /// Hands changes to the store and turns a refusal into an error.
+    fn commit(&mut self, header: DocHeader, changes: Vec<SignedChange>) -> Result<ApplyReport> {
+        let report = self.store.ingest(vec![], vec![(header, changes)])?;
+        if let Some((_, rejected)) = report.rejected.first() {
+            return Err(HouseholdError::Refused(rejected.to_string()));
+        }
+        Ok(report)
+    }
+
+    fn write_new<T: autosurgeon::Reconcile>(&mut self, header: DocHeader, body: &T) -> Result<DocId> {
+        let mut document = Document::new(header.clone());
+        let change = document
+            .write(body, &self.writer())
+            .map_err(|e| HouseholdError::Document(e.to_string()))?;
+        self.commit(header, change.into_iter().collect())?;
+        Ok(document.id())
+    }
+
+    fn write_existing<T: autosurgeon::Reconcile>(&mut self, mut document: Document, body: &T) -> Result<()> {
+        let header = document.header().clone();
+        let change = document
+            .write(body, &self.writer())
+            .map_err(|e| HouseholdError::Document(e.to_string()))?;
+        if let Some(change) = change {
+            self.commit(header, vec![change])?;
+        }
+        Ok(())
+    }
+
+    fn load(&self, id: &DocId) -> Result<Document> {
+        self.store.load(id)?.ok_or(HouseholdError::UnknownId {
+            kind: "document",
+            text: id.short(),
+        })
+    }
+
+    fn read<T: autosurgeon::Hydrate>(document: &Document) -> Result<T> {
+        document.read().map_err(|e| HouseholdError::Document(e.to_string()))
+    }
+
+    // ----- identity -------------------------------------------------------
+
+    pub fn profile(&self) -> Result<Profile> {
+        let id = DocHeader::profile(self.household).id();
+        Self::read(&self.load(&id)?)
+    }
+
+    pub fn name(&self) -> String {
+        self.profile()
+            .map(|p| p.name)
+            .unwrap_or_else(|_| self.household.short())
+    }
+
+    /// A member's display name: its profile name if known, else its short id.
+    pub fn name_of(&self, household: &HouseholdId) -> String {
+        let id = DocHeader::profile(*household).id();
+        match self.store.summary(&id) {
+            Ok(Some(summary)) if summary.valid => summary.title,
+            _ => household.short(),
+        }
+    }
+
+    pub fn whoami(&self) -> Result<WhoAmI> {
+        let profile = self.profile()?;
+        Ok(WhoAmI {
+            household: self.household.to_text(),
+            device: self.device.device_id().to_text(),
+            name: profile.name,
+            place: profile.place,
+            has_root_key: self.root.is_some(),
+            home: self.home.root().display().to_string(),
+            communities: self.communities()?,
+        })
+    }
+
+    // ----- communities ----------------------------------------------------
+
+    pub fn communities(&self) -> Result<Vec<CommunityView>> {
+        let current = self.current_community().ok();
+        Ok(self
+            .store
+            .registry()
+            .communities()
+            .filter(|c| c.is_member(&self.household))
+            .map(|c| CommunityView {
+                id: c.id.to_text(),
+                name: c.genesis.name.clone(),
+                unit: c.genesis.unit.clone(),
+                members: c.members.len(),
+                steward: c.is_steward(&self.household),
+                current: Some(c.id) == current,
+            })
+            .collect())
+    }
+
+    /// The community commands act in: the one last created, joined or chosen.
+    pub fn current_community(&self) -> Result<CommunityId> {
+        let chosen = self
+            .store
+            .meta(META_COMMUNITY)?
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        let registry = self.store.registry();
+        if let Some(id) = chosen.map(CommunityId)
+            && registry.community(&id).is_some_and(|c| c.is_member(&self.household))
+        {
+            return Ok(id);
+        }
+        registry
+            .communities()
+            .find(|c| c.is_member(&self.household))
+            .map(|c| c.id)
+            .ok_or(HouseholdError::NoCommunity)
+    }
+
+    pub fn community(&self) -> Result<&Community> {
+        let id = self.current_community()?;
+        self.store.registry().community(&id).ok_or(HouseholdError::NoCommunity)
+    }
+
+    /// Chooses the community commands act in, by name or id prefix.
+    pub fn use_community(&mut self, text: &str) -> Result<CommunityId> {
+        let folded = search_fold(text.trim());
+        let matches: Vec<CommunityId> = self
+            .store
+            .registry()
+            .communities()
+            .filter(|c| c.is_member(&self.household))
+            .filter(|c| search_fold(&c.genesis.name) == folded || c.id.to_text().starts_with(&text.to_lowercase()))
+            .map(|c| c.id)
+            .collect();
+        let id = one_of(matches, "community", text, |id| id.short())?;
+        self.store.set_meta(META_COMMUNITY, &id.0)?;
+        Ok(id)
+    }
+
+    pub fn create_community(&mut self, name: &str, unit: &str, hard_limit: Option<Amount>) -> Result<CommunityId> {
+        maillage_crdt::items::check_text("name", name, maillage_crdt::items::limits::NAME, true, false)?;
+        maillage_crdt::items::check_text("unit", unit, maillage_crdt::items::limits::CATEGORY, true, false)?;
+        let genesis = CommunityGenesis {
+            name: name.trim().to_owned(),
+            founder: self.household,
+            unit: unit.trim().to_owned(),
+            soft_limit: hard_limit.map(|limit| Amount(limit.0 * 8 / 10)),
+            hard_limit,
+            created_at: now_ms(),
+            nonce: rand::random(),
+        };
+        let id = maillage_crdt::registry::community_id(&genesis);
+        let signed = self
+            .device
+            .sign(genesis)
+            .map_err(|e| HouseholdError::Document(e.to_string()))?;
+        self.store.ingest(vec![Record::Genesis(signed)], vec![])?;
+        self.store.set_meta(META_COMMUNITY, &id.0)?;
+        Ok(id)
+    }
+
+    /// Makes an invite code for the current community.
+    pub fn invite(&mut self, uses: u32, expires_at: i64) -> Result<InviteCode> {
+        let community = self.community()?.clone();
+        if !community.is_steward(&self.household) {
+            return Err(HouseholdError::NotSteward);
+        }
+        if uses == 0 {
+            return Err(HouseholdError::InviteRefused("an invitation needs at least one use"));
+        }
+        let invite_secret = keys::generate();
+        let invite = Invite {
+            community: community.id,
+            inviter: self.household,
+            invite_key: invite_secret.public(),
+            max_uses: uses,
+            created_at: now_ms(),
+            expires_at,
+        };
+        let invite = self
+            .device
+            .sign(invite)
+            .map_err(|e| HouseholdError::Document(e.to_string()))?;
+        self.store.ingest(vec![Record::Invite(invite.clone())], vec![])?;
+        let registry = self.store.registry();
+        let genesis = registry
+            .records()
+            .find_map(|(_, record)| match record {
+                Record::Genesis(genesis) if maillage_crdt::registry::community_id(&genesis.body) == community.id => {
+                    Some(genesis.clone())
+                }
+                _ => None,
+            })
+            .ok_or(HouseholdError::NoCommunity)?;
+        let wanted = [genesis.signer, invite.signer];
+        let certs = registry
+            .records()
+            .filter_map(|(_, record)| match record {
+                Record::DeviceCert(cert) if wanted.contains(&cert.body.device.0) => Some(cert.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok(InviteCode {
+            genesis,
+            certs,
+            invite,
+            invite_secret: invite_secret.to_bytes(),
+            addresses: vec![],
+        })
+    }
+
+    /// Joins a community with an invite code, with no network: the join
+    /// record this writes is valid wherever it travels.
+    pub fn join(&mut self, code: &str) -> Result<CommunityId> {
+        let code = InviteCode::parse(code)?;
+        let community = code.community();
+        let now = now_ms();
+        if now > code.invite.body.expires_at {
+            return Err(HouseholdError::InviteRefused("it has expired; ask for a new code"));
+        }
+        let invite_key = SecretKey::from_bytes(&code.invite_secret);
+        let proof = invite_key.sign_digest(&invite_proof_digest(&community, &code.invite_id(), &self.household));
+        let join = Join {
+            community,
+            household: self.household,
+            invite: code.invite.clone(),
+            invite_proof: proof,
+            joined_at: now,
+        };
+        let join = self
+            .device
+            .sign(join)
+            .map_err(|e| HouseholdError::Document(e.to_string()))?;
+        let mut records = code.records();
+        records.push(Record::Join(join));
+        self.store.ingest(records, vec![])?;
+        let registry = self.store.registry();
+        let derived = registry
+            .community(&community)
+            .ok_or(HouseholdError::InviteRefused("the code's community is not valid"))?;
+        if !derived.is_member(&self.household) {
+            use maillage_crdt::registry::JoinRefusal::*;
+            let why = match derived.refused_joins.get(&self.household) {
+                Some(InviteExpired) => "it has expired; ask for a new code",
+                Some(InviteUsedUp) => "it has already been used as many times as allowed",
+                Some(InviterNotSteward) => "the household that made it is not a steward of the community",
+                Some(Removed) => "your household was removed from this community",
+                None => "it does not admit this household",
+            };
+            return Err(HouseholdError::InviteRefused(why));
+        }
+        self.store.set_meta(META_COMMUNITY, &community.0)?;
+        Ok(community)
+    }
+
+    pub fn members(&self) -> Result<Vec<MemberView>> {
+        let community = self.community()?;
+        let mut members: Vec<MemberView> = community
+            .members
+            .values()
+            .map(|m| {
+                let profile = self.store.load(&DocHeader::profile(m.household).id()).ok().flatten();
+                let profile: Option<Profile> = profile.and_then(|d| d.read().ok());
+                MemberView {
+                    household: m.household.to_text(),
+                    name: profile
+                        .as_ref()
+                        .map(|p| p.name.clone())
+                        .unwrap_or_else(|| m.household.short()),
+                    place: profile.and_then(|p| p.place),
+                    steward: m.steward,
+                    joined_at: m.joined_at,
+                }
+            })
+            .collect();
+        members.sort_by(|a, b| a.joined_at.cmp(&b.joined_at).then(a.name.cmp(&b.name)));
+        Ok(members)
+    }
+
+    /// Finds a member of the current community by household name or id prefix.
+    pub fn resolve_member(&self, text: &str) -> Result<HouseholdId> {
+        let community = self.community()?;
+        let folded = search_fold(text.trim());
+        let lower = text.trim().to_lowercase();
+        let by_name: Vec<HouseholdId> = community
+            .members
+            .keys()
+            .filter(|h| search_fold(&self.name_of(h)) == folded)
+            .copied()
+            .collect();
+        let found = if by_name.is_empty() {
+            community
+                .members
+                .keys()
+                .filter(|h| !lower.is_empty() && h.to_text().starts_with(&lower))
+                .copied()
+                .collect()
+        } else {
+            by_name
+        };
+        match found.len() {
+            0 => Err(HouseholdError::UnknownMember(text.to_owned())),
+            1 => Ok(found[0]),
+            _ => Err(HouseholdError::AmbiguousMember {
+                text: text.to_owned(),
+                candidates: found.iter().map(|h| h.short()).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    pub fn remove_member(&mut self, member: &HouseholdId) -> Result<()> {
+        let community = self.community()?.clone();
+        if !community.is_steward(&self.household) {
+            return Err(HouseholdError::NotSteward);
+        }
+        if member == &community.genesis.founder {
+            return Err(HouseholdError::InviteRefused("the founder cannot be removed"));
+        }
+        let removal = Removal {
+            community: community.id,
+            household: *member,
+            removed_at: now_ms(),
+        };
+        let removal = self
+            .device
+            .sign(removal)
+            .map_err(|e| HouseholdError::Document(e.to_string()))?;
+        self.store.ingest(vec![Record::Removal(removal)], vec![])?;
+        Ok(())
+    }
+
+    // ----- ids --------------------------------------------------------------
+
+    /// Finds a document of `kind` by id prefix, like git does.
+    pub fn resolve(&self, text: &str, kind: DocKind) -> Result<DocId> {
+        let text = text.trim();
+        if !maillage_crdt::ids::is_id_prefix(text) {
+            return Err(HouseholdError::UnknownId {
+                kind: kind.as_str(),
+                text: text.to_owned(),
+            });
+        }
+        let mut found = Vec::new();
+        for id in self.store.ids_with_prefix(text)? {
+            if self.store.header(&id)?.is_some_and(|h| h.kind == kind) {
+                found.push(id);
+            }
+        }
+        one_of(found, kind.as_str(), text, |id| id.short())
+    }
+
+    // ----- offers and requests ----------------------------------------------
+
+    fn new_header(&self, kind: DocKind) -> Result<DocHeader> {
+        Ok(DocHeader::item(
+            kind,
+            self.household,
+            self.current_community()?,
+            now_ms(),
+            rand::random(),
+        ))
+    }
+
+    pub fn add_offer(&mut self, input: ItemInput) -> Result<DocId> {
+        let header = self.new_header(DocKind::Offer)?;
+        let now = now_ms();
+        let offer = Offer {
+            title: input.title.trim().to_owned(),
+            description: input.description.unwrap_or_default().trim().to_owned(),
+            category: maillage_crdt::items::normalize_category(input.category.as_deref().unwrap_or("divers")),
+            kind: input.kind.unwrap_or(OfferKind::Give),
+            place: input.place.map(|p| p.trim().to_owned()),
+            price: input.price.map(|p| p.0),
+            until: input.until,
+            state: OfferState::Open,
+            ride: input.ride,
+            group_buy: input.group_buy,
+            created_at: now,
+            updated_at: now,
+            deleted: false,
+        };
+        offer.validate()?;
+        self.write_new(header, &offer)
+    }
+
+    pub fn add_request(&mut self, input: ItemInput) -> Result<DocId> {
+        let header = self.new_header(DocKind::Request)?;
+        let now = now_ms();
+        let request = Request {
+            title: input.title.trim().to_owned(),
+            description: input.description.unwrap_or_default().trim().to_owned(),
+            category: maillage_crdt::items::normalize_category(input.category.as_deref().unwrap_or("divers")),
+            kind: input.kind,
+            place: input.place.map(|p| p.trim().to_owned()),
+            until: input.until,
+            state: RequestState::Open,
+            created_at: now,
+            updated_at: now,
+            deleted: false,
+        };
+        request.validate()?;
+        self.write_new(header, &request)
+    }
+
+    fn own_document(&self, id: &DocId, kind: DocKind) -> Result<Document> {
+        let document = self.load(id)?;
+        if document.header().kind != kind {
+            return Err(HouseholdError::UnknownId {
+                kind: kind.as_str(),
+                text: id.short(),
+            });
+        }
+        if document.header().owner != self.household {
+            return Err(HouseholdError::NotYours(kind.as_str()));
+        }
+        Ok(document)
+    }
+
+    pub fn edit_offer(&mut self, id: &DocId, patch: ItemPatch) -> Result<()> {
+        let document = self.own_document(id, DocKind::Offer)?;
+        let mut offer: Offer = Self::read(&document)?;
+        if let Some(state) = &patch.state {
+            let next: OfferState = state.parse()?;
+            check_transition(offer.state, next, offer.state.can_become(next))?;
+            offer.state = next;
+        }
+        apply_common(
+            &mut offer.title,
+            &mut offer.description,
+            &mut offer.category,
+            &mut offer.place,
+            &patch,
+        );
+        if let Some(kind) = patch.kind {
+            offer.kind = kind;
+        }
+        if let Some(price) = patch.price {
+            offer.price = Some(price.0);
+        }
+        if let Some(until) = patch.until {
+            offer.until = Some(until);
+        }
+        offer.updated_at = now_ms();
+        offer.validate()?;
+        self.write_existing(document, &offer)
+    }
+
+    pub fn edit_request(&mut self, id: &DocId, patch: ItemPatch) -> Result<()> {
+        let document = self.own_document(id, DocKind::Request)?;
+        let mut request: Request = Self::read(&document)?;
+        if let Some(state) = &patch.state {
+            let next: RequestState = state.parse()?;
+            check_transition(request.state, next, request.state.can_become(next))?;
+            request.state = next;
+        }
+        apply_common(
+            &mut request.title,
+            &mut request.description,
+            &mut request.category,
+            &mut request.place,
+            &patch,
+        );
+        if let Some(kind) = patch.kind {
+            request.kind = Some(kind);
+        }
+        if let Some(until) = patch.until {
+            request.until = Some(until);
+        }
+        request.updated_at = now_ms();
+        request.validate()?;
+        self.write_existing(document, &request)
+    }
+
+    /// Deletes one of the household's offers or requests: it becomes a
+    /// withdrawn tombstone with its content emptied, so the deletion
+    /// propagates and the text no longer shows anywhere.
+    pub fn delete_item(&mut self, id: &DocId, kind: DocKind) -> Result<()> {
+        let document = self.own_document(id, kind)?;
+        let now = now_ms();
+        match kind {
+            DocKind::Offer => {
+                let mut offer: Offer = Self::read(&document)?;
+                offer.title.clear();
+                offer.description.clear();
+                offer.place = None;
+                offer.ride = None;
+                offer.group_buy = None;
+                offer.state = OfferState::Withdrawn;
+                offer.deleted = true;
+                offer.updated_at = now;
+                self.write_existing(document, &offer)
+            }
+            DocKind::Request => {
+                let mut request: Request = Self::read(&document)?;
+                request.title.clear();
+                request.description.clear();
+                request.place = None;
+                request.state = RequestState::Withdrawn;
+                request.deleted = true;
+                request.updated_at = now;
+                self.write_existing(document, &request)
+            }
+            DocKind::Event => {
+                let mut event: Event = Self::read(&document)?;
+                event.title.clear();
+                event.description.clear();
+                event.place = None;
+                event.cancelled = true;
+                event.deleted = true;
+                event.updated_at = now;
+                self.write_existing(document, &event)
+            }
+            _ => Err(HouseholdError::NotYours(kind.as_str())),
+        }
+    }
+
+    pub fn offer(&self, id: &DocId) -> Result<(DocHeader, Offer)> {
+        let document = self.load(id)?;
+        Ok((document.header().clone(), Self::read(&document)?))
+    }
+
+    pub fn request(&self, id: &DocId) -> Result<(DocHeader, Request)> {
+        let document = self.load(id)?;
+        Ok((document.header().clone(), Self::read(&document)?))
+    }
+
+    /// Listing of the current community: deleted and invalid documents are
+    /// never shown; `search` matches without case or accents.
+    pub fn list(&self, mut query: Query, search: Option<&str>, include_closed: bool) -> Result<Vec<Summary>> {
+        query.community = Some(self.current_community()?);
+        let limit = query.limit.take();
+        let needle = search.map(search_fold);
+        let now = now_ms();
+        let mut found: Vec<Summary> = self
+            .store
+            .list(&query)?
+            .into_iter()
+            .filter(|s| s.valid && !s.deleted)
+            .filter(|s| needle.as_ref().is_none_or(|needle| s.search.contains(needle.as_str())))
+            .filter(|s| include_closed || query.state.is_some() || is_active(s, now))
+            .map(|mut s| {
+                if s.until.is_some_and(|until| until < now)
+                    && matches!(s.state.as_str(), "open" | "promised" | "matched")
+                {
+                    s.state = "expired".into();
+                }
+                s
+            })
+            .collect();
+        if let Some(limit) = limit {
+            found.truncate(limit);
+        }
+        Ok(found)
+    }
+
+    // ----- events -------------------------------------------------------------
+
+    pub fn add_event(&mut self, input: EventInput) -> Result<DocId> {
+        let header = self.new_header(DocKind::Event)?;
+        let now = now_ms();
+        let event = Event {
+            title: input.title.trim().to_owned(),
+            description: input.description.unwrap_or_default().trim().to_owned(),
+            category: maillage_crdt::items::normalize_category(input.category.as_deref().unwrap_or("")),
+            place: input.place.map(|p| p.trim().to_owned()),
+            start: input.start.to_string(),
+            end: input.end.as_ref().map(|e| e.to_string()),
+            start_ms: input.start.timestamp().as_millisecond(),
+            end_ms: input.end.as_ref().map(|e| e.timestamp().as_millisecond()),
+            repeat: input.repeat,
+            cancelled: false,
+            created_at: now,
+            updated_at: now,
+            deleted: false,
+        };
+        event.validate()?;
+        self.write_new(header, &event)
+    }
+
+    pub fn event(&self, id: &DocId) -> Result<(DocHeader, Event)> {
+        let document = self.load(id)?;
+        Ok((document.header().clone(), Self::read(&document)?))
+    }
+
+    /// Events of the current community with their bodies, by start time.
+    pub fn events(&self) -> Result<Vec<(DocHeader, Event)>> {
+        let query = Query {
+            kind: Some(DocKind::Event),
+            ..Query::default()
+        };
+        let mut events = Vec::new();
+        for summary in self.list(query, None, true)? {
+            events.push(self.event(&summary.id)?);
+        }
+        events.sort_by_key(|(_, event)| event.start_ms);
+        Ok(events)
+    }
+
+    pub fn rsvp(&mut self, event: &DocId, answer: RsvpAnswer, people: i64) -> Result<()> {
+        let (header, _) = self.event(event)?;
+        let community = header.community.ok_or(HouseholdError::NoCommunity)?;
+        let rsvp_header = DocHeader::rsvp(self.household, community, *event);
+        let rsvp = Rsvp {
+            answer,
+            people,
+            updated_at: now_ms(),
+        };
+        rsvp.validate()?;
+        match self.store.load(&rsvp_header.id())? {
+            Some(document) => self.write_existing(document, &rsvp),
+            None => self.write_new(rsvp_header, &rsvp).map(|_| ()),
+        }
+    }
+
+    /// Answers to an event, by household.
+    pub fn rsvps(&self, event: &DocId) -> Result<Vec<(HouseholdId, Rsvp)>> {
+        let (header, _) = self.event(event)?;
+        let community = self
+            .store
+            .registry()
+            .community(&header.community.ok_or(HouseholdError::NoCommunity)?);
+        let mut answers = Vec::new();
+        for member in community
+            .map(|c| c.members.keys().copied().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            let id = DocHeader::rsvp(member, header.community.ok_or(HouseholdError::NoCommunity)?, *event).id();
+            if let Some(document) = self.store.load(&id)?
+                && let Ok(rsvp) = document.read::<Rsvp>()
+            {
+                answers.push((member, rsvp));
+            }
+        }
+        Ok(answers)
+    }
+
+    // ----- exchanges -----------------------------------------------------------
+
+    /// Proposes an exchange with another member. `provider_is_me` says who
+    /// gave: the provider is credited, the other debited.
+    pub fn propose_exchange(
+        &mut self,
+        with: HouseholdId,
+        provider_is_me: bool,
+        amount: Amount,
+        note: &str,
+        about: Option<DocId>,
+    ) -> Result<DocId> {
+        maillage_crdt::items::check_text("note", note, maillage_crdt::items::limits::NOTE, false, true)?;
+        if with == self.household {
+            return Err(HouseholdError::InviteRefused("an exchange needs another household"));
+        }
+        let community = self.current_community()?;
+        let terms = ExchangeTerms {
+            counterparty: with,
+            provider: if provider_is_me { self.household } else { with },
+            amount,
+            note: note.trim().to_owned(),
+            about,
+        };
+        let header = DocHeader {
+            kind: DocKind::Exchange,
+            community: Some(community),
+            owner: self.household,
+            created_at: now_ms(),
+            nonce: rand::random(),
+            parent: None,
+            terms: Some(terms.clone()),
+        };
+        header.check().map_err(|e| HouseholdError::Refused(e.to_owned()))?;
+        if !provider_is_me {
+            self.check_credit(&self.household, amount)?;
+        }
+        let mut document = Document::new(header.clone());
+        let change =
+            maillage_crdt::exchange::act(&mut document, &self.household, ExchangeAction::Propose, &self.writer())
+                .map_err(|e| HouseholdError::Refused(e.to_string()))?;
+        self.commit(header, vec![change])?;
+        Ok(document.id())
+    }
+
+    /// Accepts, declines, cancels or confirms an exchange.
+    pub fn act_on_exchange(&mut self, id: &DocId, action: ExchangeAction) -> Result<ExchangeState> {
+        let mut document = self.load(id)?;
+        let header = document.header().clone();
+        let terms = header.terms.clone().ok_or(HouseholdError::UnknownId {
+            kind: "exchange",
+            text: id.short(),
+        })?;
+        let receiver = terms.receiver(&header.owner);
+        if matches!(action, ExchangeAction::Accept | ExchangeAction::Confirm) && receiver == self.household {
+            self.check_credit(&receiver, terms.amount)?;
+        }
+        let change = maillage_crdt::exchange::act(&mut document, &self.household, action, &self.writer()).map_err(
+            |e| match e {
+                maillage_crdt::exchange::ExchangeError::Invalid(invalid) => HouseholdError::Invalid(invalid),
+                other => HouseholdError::Document(other.to_string()),
+            },
+        )?;
+        self.commit(header, vec![change])?;
+        let document = self.load(id)?;
+        Ok(ExchangeMarks::read(&document)
+            .map_err(|e| HouseholdError::Document(e.to_string()))?
+            .state())
+    }
+
+    fn check_credit(&self, household: &HouseholdId, amount: Amount) -> Result<()> {
+        let community = self.community()?;
+        let balance = self.balances()?.of(household);
+        if ledger::exceeds_limit(balance, amount, community.genesis.hard_limit) {
+            return Err(HouseholdError::CreditLimit {
+                who: self.name_of(household),
+                after: Amount(balance.0 - amount.0),
+                limit: community.genesis.hard_limit.unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn exchanges(&self) -> Result<Vec<ExchangeView>> {
+        let query = Query {
+            kind: Some(DocKind::Exchange),
+            ..Query::default()
+        };
+        let mut views = Vec::new();
+        for summary in self.list(query, None, true)? {
+            let document = self.load(&summary.id)?;
+            let header = document.header().clone();
+            let Some(terms) = header.terms.clone() else { continue };
+            let state = ExchangeMarks::read(&document)
+                .map_err(|e| HouseholdError::Document(e.to_string()))?
+                .state();
+            views.push(ExchangeView {
+                id: summary.id.to_text(),
+                proposer: self.name_of(&header.owner),
+                counterparty: self.name_of(&terms.counterparty),
+                provider: self.name_of(&terms.provider),
+                receiver: self.name_of(&terms.receiver(&header.owner)),
+                amount: terms.amount,
+                note: terms.note,
+                about: terms.about.map(|id| id.to_text()),
+                state,
+                created_at: header.created_at,
+            });
+        }
+        Ok(views)
+    }
+
+    /// Balances of the current community.
+    pub fn balances(&self) -> Result<Balances> {
+        let query = Query {
+            kind: Some(DocKind::Exchange),
+            ..Query::default()
+        };
+        let mut entries = Vec::new();
+        for summary in self.list(query, None, true)? {
+            let document = self.load(&summary.id)?;
+            let confirmed = ExchangeMarks::read(&document).is_ok_and(|m| m.state() == ExchangeState::Confirmed);
+            entries.push(LedgerEntry {
+                id: summary.id,
+                header: document.header().clone(),
+                confirmed,
+            });
+        }
+        Ok(ledger::balances(&entries))
+    }
+
+    /// Balances with every member listed, zero included, by name.
+    pub fn balance_sheet(&self) -> Result<Vec<(String, String, Amount)>> {
+        let balances = self.balances()?;
+        let community = self.community()?;
+        let mut sheet: Vec<(String, String, Amount)> = community
+            .members
+            .keys()
+            .chain(balances.by_household.keys().filter(|h| !community.is_member(h)))
+            .map(|h| (h.to_text(), self.name_of(h), balances.of(h)))
+            .collect();
+        sheet.sort_by(|a, b| a.1.cmp(&b.1));
+        sheet.dedup_by(|a, b| a.0 == b.0);
+        Ok(sheet)
+    }
+
+    // ----- indicators -----------------------------------------------------------
+
+    pub fn indicators(&self) -> Result<maillage_crdt::indicators::Indicators> {
+        let community = self.community()?;
+        let members = community.members.len();
+        let query = Query {
+            community: Some(community.id),
+            ..Query::default()
+        };
+        let now = now_ms();
+        let mut facts = Vec::new();
+        for summary in self.list(query, None, true)? {
+            let (amount, confirmed_at) = if summary.kind == DocKind::Exchange {
+                let document = self.load(&summary.id)?;
+                let confirmed_at = ExchangeMarks::read(&document).ok().and_then(|m| m.confirmed_at());
+                (document.header().terms.as_ref().map(|t| t.amount), confirmed_at)
+            } else {
+                (None, None)
+            };
+            facts.push(maillage_crdt::indicators::Fact {
+                kind: summary.kind,
+                owner: summary.owner,
+                category: summary.category,
+                state: summary.state,
+                updated_at: summary.updated_at,
+                amount,
+                confirmed_at,
+            });
+        }
+        let zone = jiff::tz::TimeZone::system();
+        Ok(maillage_crdt::indicators::compute(members, &facts, now, |ms| {
+            jiff::Timestamp::from_millisecond(ms)
+                .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m").to_string())
+                .unwrap_or_default()
+        }))
+    }
+
+    /// Open requests of the community with the open offers that may answer
+    /// them (same category, or a title word in common).
+    pub fn matches(&self) -> Result<Vec<(Summary, Vec<Summary>)>> {
+        let requests = self.list(
+            Query {
+                kind: Some(DocKind::Request),
+                state: Some("open".into()),
+                ..Query::default()
+            },
+            None,
+            false,
+        )?;
+        let offers = self.list(
+            Query {
+                kind: Some(DocKind::Offer),
+                state: Some("open".into()),
+                ..Query::default()
+            },
+            None,
+            false,
+        )?;
+        Ok(requests
+            .into_iter()
+            .map(|request| {
+                let words: Vec<String> = search_fold(&request.title)
+                    .split_whitespace()
+                    .filter(|w| w.len() > 3)
+                    .map(str::to_owned)
+                    .collect();
+                let answers = offers
+                    .iter()
+                    .filter(|offer| {
+                        offer.owner != request.owner
+                            && (offer.category == request.category
+                                || words.iter().any(|w| offer.search.contains(w.as_str())))
+                    })
+                    .cloned()
+                    .collect();
+                (request, answers)
+            })
+            .collect())
+    }
+
+    // ----- bundles ----------------------------------------------------------------
+
+    /// Writes a signed bundle of everything this household holds for its
+    /// communities (its own documents and those it received).
+    pub fn export(&self, path: &Path) -> Result<usize> {
+        let communities: Vec<CommunityId> = self
+            .store
+            .registry()
+            .communities()
+            .filter(|c| c.is_member(&self.household))
+            .map(|c| c.id)
+            .collect();
+        let mut records: Vec<Record> = Vec::new();
+        for community in &communities {
+            for record in self.store.registry().records_for_community(community) {
+                if !records.contains(&record) {
+                    records.push(record);
+                }
+            }
+        }
+        // Our own device certificates travel even before we are in a community.
+        for (_, record) in self.store.registry().records() {
+            if let Record::DeviceCert(cert) = record
+                && cert.body.household == self.household
+                && !records.contains(record)
+            {
+                records.push(record.clone());
+            }
+        }
+        let docs = self.store.export(|header| match header.community {
+            Some(community) => communities.contains(&community),
+            None => true,
+        })?;
+        let count = docs.len();
+        let bundle = Bundle {
+            created_at: now_ms(),
+            records,
+            docs: docs
+                .into_iter()
+                .map(|(header, changes)| maillage_protocol::BundleDoc { header, changes })
+                .collect(),
+        };
+        let bytes = bundle.seal(&self.device)?;
+        crate::home::write_private_file(path, &bytes).map_err(|source| HouseholdError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(count)
+    }
+
+    /// Verifies a bundle and merges it. A bundle that fails any check on the
+    /// whole (signature, exporter) changes nothing; individual changes that
+    /// fail verification are counted and skipped.
+    pub fn import(&mut self, path: &Path) -> Result<ImportReport> {
+        let bytes = std::fs::read(path).map_err(|source| HouseholdError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let signed = Bundle::open(&bytes)?;
+        let exporter_device = signed.signer_device();
+        let bundle = signed.body;
+        // Check every record first: a bundle carrying one forged record was
+        // tampered with, and is refused whole.
+        for record in &bundle.records {
+            record
+                .verify_self()
+                .map_err(|e| HouseholdError::BundleContent(e.to_string()))?;
+        }
+        // The exporter must be a device of a household that shares a community
+        // with us, once the bundle's own records (a newcomer's join) count.
+        let mut registry = self.store.registry().clone();
+        registry.insert(bundle.records.iter().cloned());
+        let exporter = registry
+            .household_of(&exporter_device, bundle.created_at)
+            .map_err(|_| HouseholdError::BundleFromStranger)?;
+        let shares_community = exporter == self.household
+            || registry
+                .communities()
+                .any(|c| c.is_member(&exporter) && c.is_member(&self.household));
+        if !shares_community {
+            return Err(HouseholdError::BundleFromStranger);
+        }
+        let docs = bundle.docs.into_iter().map(|doc| (doc.header, doc.changes)).collect();
+        let report = self.store.ingest(bundle.records, docs)?;
+        Ok(ImportReport {
+            exporter: self.name_of(&exporter),
+            records_added: report.new_records.len(),
+            changes_applied: report.applied,
+            changes_already_known: report.duplicates,
+            changes_refused: report.rejected.len(),
+            documents_touched: report.touched.len(),
+        })
+    }
+}
+
+fn apply_common(
+    title: &mut String,
+    description: &mut String,
+    category: &mut String,
+    place: &mut Option<String>,
+    patch: &ItemPatch,
+) {
+    if let Some(new) = &patch.title {
+        *title = new.trim().to_owned();
+    }
+    if let Some(new) = &patch.description {
+        *description = new.trim().to_owned();
+    }
+    if let Some(new) = &patch.category {
+        *category = maillage_crdt::items::normalize_category(new);
+    }
+    if let Some(new) = &patch.place {
+        *place = Some(new.trim().to_owned()).filter(|p| !p.is_empty());
+    }
+}
+
+/// Whether a listing shows an item by default: open ones, and events not yet over.
+fn is_active(summary: &Summary, now: i64) -> bool {
+    match summary.kind {
+        DocKind::Offer => {
+            matches!(summary.state.as_str(), "open" | "promised") && summary.until.is_none_or(|u| u >= now)
+        }
+        DocKind::Request => {
+            matches!(summary.state.as_str(), "open" | "matched") && summary.until.is_none_or(|u| u >= now)
+        }
+        DocKind::Event => summary.state != "cancelled",
+        _ => true,
+    }
+}
+
+fn one_of<T: Copy>(found: Vec<T>, kind: &'static str, text: &str, short: impl Fn(&T) -> String) -> Result<T> {
+    match found.len() {
+        0 => Err(HouseholdError::UnknownId {
+            kind,
+            text: text.to_owned(),
+        }),
+        1 => Ok(found[0]),
+        _ => Err(HouseholdError::AmbiguousId {
+            kind,
+            text: text.to_owned(),
+            candidates: found.iter().take(5).map(short).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "appareil".into())
+}
+
+/// Counts of what the store holds per kind, for `stats`.
+pub fn count_by_kind(summaries: &[Summary]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for summary in summaries {
+        *counts.entry(summary.kind.as_str()).or_default() += 1;
+    }
+    counts
+}

@@ -1,0 +1,17 @@
+//! A maillage household node: its keys on disk, its redb store, and the
+//! operations the command line (and later the web page and the mesh) call.
+//!
+//! This is the only crate that does I/O. The rules it applies all come from
+//! `maillage-crdt`; the bytes it exchanges are defined by `maillage-protocol`.
+
+pub mod home;
+pub mod household;
+pub mod i18n;
+pub mod keys;
+pub mod store;
+pub mod summary;
+
+pub use home::Home;
+pub use household::{Household, HouseholdError};
+pub use store::{Query, Store, StoreError};
+pub use summary::Summary;

@@ -1,0 +1,824 @@
+//! The household's store: one redb file holding every record and document
+//! change the node knows.
+//!
+//! Writes are *appends*: a new change adds one row to `changes-1`; documents
+//! are never rewritten whole on every edit. When a document has gathered
+//! [`COMPACT_AFTER`] change rows they are folded into one automerge snapshot
+//! (which compresses far better) plus the list of their signatures, so every
+//! change can still be handed to a peer with its signature.
+//!
+//! Every change passes [`maillage_crdt::verify_change`] before it is written,
+//! whatever its origin. Each public write is one redb transaction, committed
+//! durably (fsync) before the call returns: when the CLI says "done", the
+//! data is on disk.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use automerge::{Change, ChangeHash};
+use maillage_crdt::{
+    ChangeRejected, CommunityId, DocHeader, DocId, DocKind, Document, HouseholdId, Record, RecordId, Registry, Sig,
+    SignedChange, verify_change,
+};
+use maillage_crdt::{DeviceId, document::MAX_DOCUMENT_BYTES};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::summary::Summary;
+
+/// `meta-1`: settings of this store. Key: a name. Value: bytes (see the `META_*` names).
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
+/// `records-1`: identity and membership records. Key: record id. Value: postcard `Record`.
+const RECORDS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("records-1");
+/// `headers-1`: document headers. Key: doc id. Value: postcard `DocHeader`.
+const HEADERS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("headers-1");
+/// `changes-1`: signed changes not yet compacted. Key: (doc id, sequence number
+/// within the doc, from 1). Value: postcard `SignedChange`.
+const CHANGES: TableDefinition<(&[u8; 32], u64), &[u8]> = TableDefinition::new("changes-1");
+/// `known-1`: every change a document holds, for deduplication. Key: (doc id,
+/// change hash). Value: the change's row in `changes-1`, or 0 once compacted.
+const KNOWN: TableDefinition<(&[u8; 32], &[u8; 32]), u64> = TableDefinition::new("known-1");
+/// `snapshots-1`: compacted documents. Key: doc id. Value: postcard `Snapshot`.
+const SNAPSHOTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("snapshots-1");
+/// `summaries-1`: what listings show, derived from each document after every
+/// change. Key: doc id. Value: postcard `Summary`.
+const SUMMARIES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("summaries-1");
+/// `by-recency-1`: Key: (kind code, community id or zeros, u64::MAX − updated ms, doc id).
+const BY_RECENCY: TableDefinition<(u8, &[u8; 32], u64, &[u8; 32]), ()> = TableDefinition::new("by-recency-1");
+/// `by-category-1`: Key: (kind code, community, category, u64::MAX − updated ms, doc id).
+const BY_CATEGORY: TableDefinition<(u8, &[u8; 32], &str, u64, &[u8; 32]), ()> = TableDefinition::new("by-category-1");
+/// `by-state-1`: Key: (kind code, community, stored state, u64::MAX − updated ms, doc id).
+const BY_STATE: TableDefinition<(u8, &[u8; 32], &str, u64, &[u8; 32]), ()> = TableDefinition::new("by-state-1");
+
+/// The layout version written in `meta-1`; a store with another version is
+/// refused rather than misread.
+const SCHEMA_VERSION: u8 = 1;
+const META_SCHEMA: &str = "schema";
+
+/// How many change rows a document gathers before they are folded into a snapshot.
+pub const COMPACT_AFTER: u64 = 32;
+
+const NO_COMMUNITY: [u8; 32] = [0; 32];
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("the disk is full: nothing was written; free some space and try again")]
+    DiskFull,
+    #[error("the store is in use by another maillage process (a running node?)")]
+    Locked,
+    #[error("the store was written by another version of maillage (layout {found}, expected {SCHEMA_VERSION})")]
+    Schema { found: u8 },
+    #[error("the store is damaged: {0}")]
+    Corrupt(String),
+    #[error("store error: {0}")]
+    Db(String),
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(error: redb::Error) -> Self {
+        match &error {
+            redb::Error::DatabaseAlreadyOpen => StoreError::Locked,
+            redb::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => StoreError::DiskFull,
+            redb::Error::Corrupted(text) => StoreError::Corrupt(text.clone()),
+            _ => StoreError::Db(error.to_string()),
+        }
+    }
+}
+
+/// Converts any of redb's per-operation errors.
+fn dberr<E: Into<redb::Error>>(error: E) -> StoreError {
+    StoreError::from(error.into())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("cannot decode {what}"))
+}
+
+/// A compacted document: its automerge snapshot and the signature of every
+/// change folded into it.
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    #[serde(with = "serde_bytes")]
+    automerge: Vec<u8>,
+    signatures: Vec<([u8; 32], DeviceId, Sig)>,
+}
+
+/// What happened to a batch of incoming changes.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub applied: usize,
+    pub duplicates: usize,
+    pub rejected: Vec<(DocId, ChangeRejected)>,
+    pub new_records: Vec<RecordId>,
+    pub rejected_records: usize,
+    /// Documents whose state changed.
+    pub touched: BTreeSet<DocId>,
+}
+
+/// Listing filters. Every field narrows the result.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub kind: Option<DocKind>,
+    pub community: Option<CommunityId>,
+    pub category: Option<String>,
+    pub state: Option<String>,
+    pub owner: Option<HouseholdId>,
+    pub limit: Option<usize>,
+}
+
+/// The store. Keeps the registry in memory: it is small (a few records per
+/// household) and every change verification needs it.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+    registry: Registry,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(dberr)?;
+        let txn = db.begin_write().map_err(dberr)?;
+        {
+            let mut meta = txn.open_table(META).map_err(dberr)?;
+            let found = meta
+                .get(META_SCHEMA)
+                .map_err(dberr)?
+                .map(|v| v.value().first().copied().unwrap_or(0));
+            match found {
+                Some(SCHEMA_VERSION) => {}
+                Some(found) => return Err(StoreError::Schema { found }),
+                None => {
+                    meta.insert(META_SCHEMA, [SCHEMA_VERSION].as_slice()).map_err(dberr)?;
+                }
+            }
+            // Create every table so that readers never meet a missing one.
+            txn.open_table(RECORDS).map_err(dberr)?;
+            txn.open_table(HEADERS).map_err(dberr)?;
+            txn.open_table(CHANGES).map_err(dberr)?;
+            txn.open_table(KNOWN).map_err(dberr)?;
+            txn.open_table(SNAPSHOTS).map_err(dberr)?;
+            txn.open_table(SUMMARIES).map_err(dberr)?;
+            txn.open_table(BY_RECENCY).map_err(dberr)?;
+            txn.open_table(BY_CATEGORY).map_err(dberr)?;
+            txn.open_table(BY_STATE).map_err(dberr)?;
+        }
+        txn.commit().map_err(dberr)?;
+        let mut records = Vec::new();
+        {
+            let read = db.begin_read().map_err(dberr)?;
+            let table = read.open_table(RECORDS).map_err(dberr)?;
+            for row in table.iter().map_err(dberr)? {
+                let (_, value) = row.map_err(dberr)?;
+                records.push(Record::decode(value.value()).map_err(|_| corrupt("a record"))?);
+            }
+        }
+        Ok(Store {
+            db,
+            registry: Registry::from_records(records),
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let table = read.open_table(META).map_err(dberr)?;
+        Ok(table.get(key).map_err(dberr)?.map(|v| v.value().to_vec()))
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(dberr)?;
+        txn.open_table(META).map_err(dberr)?.insert(key, value).map_err(dberr)?;
+        txn.commit().map_err(dberr)
+    }
+
+    /// Stores records and documents changes in one durable transaction.
+    /// Records are checked first (so a bundle's joins and certificates count
+    /// for its changes); every change is then checked against its author.
+    /// Invalid items are reported and skipped; nothing invalid is written.
+    pub fn ingest(
+        &mut self,
+        records: Vec<Record>,
+        docs: Vec<(DocHeader, Vec<SignedChange>)>,
+    ) -> Result<ApplyReport, StoreError> {
+        let mut report = ApplyReport::default();
+        let mut new_records = Vec::new();
+        for record in records {
+            if self.registry.contains(&record.id()) {
+                continue;
+            }
+            match record.verify_self() {
+                Ok(()) => new_records.push(record),
+                Err(_) => report.rejected_records += 1,
+            }
+        }
+        let mut registry = self.registry.clone();
+        report.new_records = registry.insert(new_records.iter().cloned());
+        let revoked: BTreeSet<DeviceId> = new_records
+            .iter()
+            .filter_map(|record| match record {
+                Record::DeviceRevocation(revocation) => Some(revocation.body.device),
+                _ => None,
+            })
+            .collect();
+
+        let txn = self.db.begin_write().map_err(dberr)?;
+        {
+            let mut tables = Tables::open(&txn)?;
+            for record in &new_records {
+                tables
+                    .records
+                    .insert(&record.id().0, record.encode().as_slice())
+                    .map_err(dberr)?;
+            }
+            for (header, changes) in docs {
+                self.ingest_doc(&mut tables, &registry, header, changes, &mut report)?;
+            }
+            if !revoked.is_empty() {
+                self.drop_revoked_changes(&mut tables, &registry, &revoked, &mut report)?;
+            }
+        }
+        txn.commit().map_err(dberr)?;
+        self.registry = registry;
+        Ok(report)
+    }
+
+    fn ingest_doc(
+        &self,
+        tables: &mut Tables<'_>,
+        registry: &Registry,
+        header: DocHeader,
+        changes: Vec<SignedChange>,
+        report: &mut ApplyReport,
+    ) -> Result<(), StoreError> {
+        let id = header.id();
+        let mut fresh = Vec::new();
+        for signed in changes {
+            let verified = match verify_change(&signed, &header, registry) {
+                Ok(verified) => verified,
+                Err(rejected) => {
+                    report.rejected.push((signed.doc, rejected));
+                    continue;
+                }
+            };
+            let hash = verified.change.hash();
+            let duplicate = tables.known.get((&id.0, &hash.0)).map_err(dberr)?.is_some()
+                || fresh
+                    .iter()
+                    .any(|(change, _): &(Change, SignedChange)| change.hash() == hash);
+            if duplicate {
+                report.duplicates += 1;
+            } else {
+                fresh.push((verified.change, verified.signed));
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        if tables.headers.get(&id.0).map_err(dberr)?.is_none() {
+            tables
+                .headers
+                .insert(&id.0, header.encode().as_slice())
+                .map_err(dberr)?;
+        }
+        let mut document = load_document(tables, &header)?;
+        let size: usize = document_size(tables, &id)? + fresh.iter().map(|(_, s)| s.change.len()).sum::<usize>();
+        if size > MAX_DOCUMENT_BYTES {
+            report.rejected.push((id, ChangeRejected::TooLarge { size }));
+            return Ok(());
+        }
+        let mut next_seq = last_seq(tables, &id)? + 1;
+        for (change, signed) in &fresh {
+            tables
+                .changes
+                .insert((&id.0, next_seq), signed.encode().as_slice())
+                .map_err(dberr)?;
+            tables
+                .known
+                .insert((&id.0, &change.hash().0), next_seq)
+                .map_err(dberr)?;
+            next_seq += 1;
+        }
+        report.applied += fresh.len();
+        document
+            .apply(fresh.into_iter().map(|(change, _)| change).collect())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.refresh_summary(tables, &mut document)?;
+        if next_seq - 1 >= COMPACT_AFTER {
+            compact(tables, &mut document)?;
+        }
+        report.touched.insert(id);
+        Ok(())
+    }
+
+    /// After a revocation, removes the changes the revoked device made at or
+    /// after its revocation time (and any change that depends on them), and
+    /// rebuilds the documents concerned, so every node ends with the same state
+    /// whether it learnt of the revocation before or after those changes.
+    fn drop_revoked_changes(
+        &self,
+        tables: &mut Tables<'_>,
+        registry: &Registry,
+        revoked: &BTreeSet<DeviceId>,
+        report: &mut ApplyReport,
+    ) -> Result<(), StoreError> {
+        let mut ids = Vec::new();
+        for row in tables.headers.iter().map_err(dberr)? {
+            let (key, _) = row.map_err(dberr)?;
+            ids.push(DocId(*key.value()));
+        }
+        for id in ids {
+            let header = read_header(&tables.headers, &id)?;
+            let signed = all_signed_changes(tables, &header)?;
+            if !signed.iter().any(|change| revoked.contains(&change.signer)) {
+                continue;
+            }
+            let mut kept: Vec<(Change, SignedChange)> = Vec::new();
+            let mut kept_hashes = BTreeSet::new();
+            // Changes come in dependency order, so one pass drops dependents too.
+            for change in signed {
+                let Ok(verified) = verify_change(&change, &header, registry) else {
+                    continue;
+                };
+                if verified.change.deps().iter().all(|dep| kept_hashes.contains(dep)) {
+                    kept_hashes.insert(verified.change.hash());
+                    kept.push((verified.change, change));
+                }
+            }
+            clear_document(tables, &id)?;
+            let mut document = Document::new(header);
+            for (seq, (change, signed)) in kept.iter().enumerate() {
+                let seq = seq as u64 + 1;
+                tables
+                    .changes
+                    .insert((&id.0, seq), signed.encode().as_slice())
+                    .map_err(dberr)?;
+                tables.known.insert((&id.0, &change.hash().0), seq).map_err(dberr)?;
+            }
+            document
+                .apply(kept.into_iter().map(|(change, _)| change).collect())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if document.is_empty() {
+                tables.summaries.remove(&id.0).map_err(dberr)?;
+            } else {
+                self.refresh_summary(tables, &mut document)?;
+            }
+            report.touched.insert(id);
+        }
+        Ok(())
+    }
+
+    fn refresh_summary(&self, tables: &mut Tables<'_>, document: &mut Document) -> Result<(), StoreError> {
+        let id = document.id();
+        if let Some(old) = stored_summary(tables, &id)? {
+            remove_index_entries(tables, &old)?;
+        }
+        let summary = Summary::of(document);
+        tables
+            .summaries
+            .insert(&id.0, postcard::to_stdvec(&summary).unwrap_or_default().as_slice())
+            .map_err(dberr)?;
+        add_index_entries(tables, &summary)
+    }
+
+    /// The current state of a document, or `None` if unknown.
+    pub fn load(&self, id: &DocId) -> Result<Option<Document>, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let headers = read.open_table(HEADERS).map_err(dberr)?;
+        let Some(header) = headers.get(&id.0).map_err(dberr)? else {
+            return Ok(None);
+        };
+        let header = DocHeader::decode(header.value()).ok_or_else(|| corrupt("a header"))?;
+        let snapshots = read.open_table(SNAPSHOTS).map_err(dberr)?;
+        let changes = read.open_table(CHANGES).map_err(dberr)?;
+        let mut document = match snapshots.get(&id.0).map_err(dberr)? {
+            Some(bytes) => {
+                let snapshot: Snapshot = postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a snapshot"))?;
+                Document::load(header, &snapshot.automerge).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            None => Document::new(header),
+        };
+        let mut pending = Vec::new();
+        for row in changes.range((&id.0, 0)..=(&id.0, u64::MAX)).map_err(dberr)? {
+            let (_, value) = row.map_err(dberr)?;
+            let signed = SignedChange::decode(value.value()).map_err(|_| corrupt("a change"))?;
+            pending.push(Change::from_bytes(signed.change).map_err(|_| corrupt("a change"))?);
+        }
+        document
+            .apply(pending)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(document))
+    }
+
+    pub fn header(&self, id: &DocId) -> Result<Option<DocHeader>, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let headers = read.open_table(HEADERS).map_err(dberr)?;
+        match headers.get(&id.0).map_err(dberr)? {
+            Some(bytes) => Ok(Some(
+                DocHeader::decode(bytes.value()).ok_or_else(|| corrupt("a header"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    pub fn summary(&self, id: &DocId) -> Result<Option<Summary>, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let table = read.open_table(SUMMARIES).map_err(dberr)?;
+        match table.get(&id.0).map_err(dberr)? {
+            Some(bytes) => Ok(Some(
+                postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a summary"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Summaries matching `query`, newest first, using the narrowest index.
+    pub fn list(&self, query: &Query) -> Result<Vec<Summary>, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let summaries = read.open_table(SUMMARIES).map_err(dberr)?;
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let mut ids: Vec<DocId> = Vec::new();
+        match (query.kind, query.community) {
+            (Some(kind), Some(community)) => {
+                let c = &community.0;
+                if let Some(category) = &query.category {
+                    let table = read.open_table(BY_CATEGORY).map_err(dberr)?;
+                    let range = (kind.code(), c, category.as_str(), 0, &[0; 32])
+                        ..=(kind.code(), c, category.as_str(), u64::MAX, &[255; 32]);
+                    for row in table.range(range).map_err(dberr)? {
+                        ids.push(DocId(*row.map_err(dberr)?.0.value().4));
+                    }
+                } else if let Some(state) = &query.state {
+                    let table = read.open_table(BY_STATE).map_err(dberr)?;
+                    let range = (kind.code(), c, state.as_str(), 0, &[0; 32])
+                        ..=(kind.code(), c, state.as_str(), u64::MAX, &[255; 32]);
+                    for row in table.range(range).map_err(dberr)? {
+                        ids.push(DocId(*row.map_err(dberr)?.0.value().4));
+                    }
+                } else {
+                    let table = read.open_table(BY_RECENCY).map_err(dberr)?;
+                    let range = (kind.code(), c, 0, &[0; 32])..=(kind.code(), c, u64::MAX, &[255; 32]);
+                    for row in table.range(range).map_err(dberr)? {
+                        ids.push(DocId(*row.map_err(dberr)?.0.value().3));
+                    }
+                }
+            }
+            _ => {
+                for row in summaries.iter().map_err(dberr)? {
+                    ids.push(DocId(*row.map_err(dberr)?.0.value()));
+                }
+            }
+        }
+        let mut found = Vec::new();
+        for id in ids {
+            let Some(bytes) = summaries.get(&id.0).map_err(dberr)? else {
+                continue;
+            };
+            let summary: Summary = postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a summary"))?;
+            if query.matches(&summary) {
+                found.push(summary);
+                if found.len() >= limit && (query.kind.is_some() && query.community.is_some()) {
+                    break;
+                }
+            }
+        }
+        if query.kind.is_none() || query.community.is_none() {
+            found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+            found.truncate(limit);
+        }
+        Ok(found)
+    }
+
+    /// Every document id whose text form starts with `prefix`.
+    pub fn ids_with_prefix(&self, prefix: &str) -> Result<Vec<DocId>, StoreError> {
+        let prefix = prefix.to_lowercase();
+        let read = self.db.begin_read().map_err(dberr)?;
+        let headers = read.open_table(HEADERS).map_err(dberr)?;
+        let mut found = Vec::new();
+        for row in headers.iter().map_err(dberr)? {
+            let id = DocId(*row.map_err(dberr)?.0.value());
+            if id.to_text().starts_with(&prefix) {
+                found.push(id);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Documents with their signed changes, for a bundle. `keep` selects by header.
+    pub fn export(&self, keep: impl Fn(&DocHeader) -> bool) -> Result<Vec<(DocHeader, Vec<SignedChange>)>, StoreError> {
+        let txn = self.db.begin_read().map_err(dberr)?;
+        let tables = ReadTables::open(&txn)?;
+        let mut docs = Vec::new();
+        for row in tables.headers.iter().map_err(dberr)? {
+            let (_, value) = row.map_err(dberr)?;
+            let header = DocHeader::decode(value.value()).ok_or_else(|| corrupt("a header"))?;
+            if keep(&header) {
+                let changes = tables.signed_changes(&header)?;
+                docs.push((header, changes));
+            }
+        }
+        Ok(docs)
+    }
+
+    /// Bytes used by the redb file, and how many documents and change rows it holds.
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        Ok(StoreStats {
+            documents: read.open_table(HEADERS).map_err(dberr)?.len().map_err(dberr)?,
+            change_rows: read.open_table(CHANGES).map_err(dberr)?.len().map_err(dberr)?,
+            snapshots: read.open_table(SNAPSHOTS).map_err(dberr)?.len().map_err(dberr)?,
+        })
+    }
+
+    /// Reclaims free pages in the file (after many compactions).
+    pub fn compact_file(&mut self) -> Result<bool, StoreError> {
+        self.db.compact().map_err(|e| StoreError::Db(e.to_string()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StoreStats {
+    pub documents: u64,
+    pub change_rows: u64,
+    pub snapshots: u64,
+}
+
+impl Query {
+    fn matches(&self, summary: &Summary) -> bool {
+        self.kind.is_none_or(|kind| summary.kind == kind)
+            && self
+                .community
+                .is_none_or(|community| summary.community == Some(community))
+            && self
+                .category
+                .as_ref()
+                .is_none_or(|category| &summary.category == category)
+            && self.state.as_ref().is_none_or(|state| &summary.state == state)
+            && self.owner.is_none_or(|owner| summary.owner == owner)
+    }
+}
+
+struct Tables<'txn> {
+    records: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
+    headers: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
+    changes: redb::Table<'txn, (&'static [u8; 32], u64), &'static [u8]>,
+    known: redb::Table<'txn, (&'static [u8; 32], &'static [u8; 32]), u64>,
+    snapshots: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
+    summaries: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
+    by_recency: redb::Table<'txn, (u8, &'static [u8; 32], u64, &'static [u8; 32]), ()>,
+    by_category: redb::Table<'txn, (u8, &'static [u8; 32], &'static str, u64, &'static [u8; 32]), ()>,
+    by_state: redb::Table<'txn, (u8, &'static [u8; 32], &'static str, u64, &'static [u8; 32]), ()>,
+}
+
+impl<'txn> Tables<'txn> {
+    fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Tables {
+            records: txn.open_table(RECORDS).map_err(dberr)?,
+            headers: txn.open_table(HEADERS).map_err(dberr)?,
+            changes: txn.open_table(CHANGES).map_err(dberr)?,
+            known: txn.open_table(KNOWN).map_err(dberr)?,
+            snapshots: txn.open_table(SNAPSHOTS).map_err(dberr)?,
+            summaries: txn.open_table(SUMMARIES).map_err(dberr)?,
+            by_recency: txn.open_table(BY_RECENCY).map_err(dberr)?,
+            by_category: txn.open_table(BY_CATEGORY).map_err(dberr)?,
+            by_state: txn.open_table(BY_STATE).map_err(dberr)?,
+        })
+    }
+}
+
+struct ReadTables {
+    headers: redb::ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
+    changes: redb::ReadOnlyTable<(&'static [u8; 32], u64), &'static [u8]>,
+    snapshots: redb::ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
+}
+
+impl ReadTables {
+    fn open(txn: &redb::ReadTransaction) -> Result<Self, StoreError> {
+        Ok(ReadTables {
+            headers: txn.open_table(HEADERS).map_err(dberr)?,
+            changes: txn.open_table(CHANGES).map_err(dberr)?,
+            snapshots: txn.open_table(SNAPSHOTS).map_err(dberr)?,
+        })
+    }
+
+    fn signed_changes(&self, header: &DocHeader) -> Result<Vec<SignedChange>, StoreError> {
+        let id = header.id();
+        let snapshot = match self.snapshots.get(&id.0).map_err(dberr)? {
+            Some(bytes) => Some(postcard::from_bytes::<Snapshot>(bytes.value()).map_err(|_| corrupt("a snapshot"))?),
+            None => None,
+        };
+        let mut rows = Vec::new();
+        for row in self.changes.range((&id.0, 0)..=(&id.0, u64::MAX)).map_err(dberr)? {
+            rows.push(row.map_err(dberr)?.1.value().to_vec());
+        }
+        signed_changes_from(header, snapshot, rows)
+    }
+}
+
+/// Rebuilds the signed changes of a document from its snapshot (changes plus
+/// their kept signatures) and its uncompacted rows.
+fn signed_changes_from(
+    header: &DocHeader,
+    snapshot: Option<Snapshot>,
+    rows: Vec<Vec<u8>>,
+) -> Result<Vec<SignedChange>, StoreError> {
+    let id = header.id();
+    let mut signed = Vec::new();
+    if let Some(snapshot) = snapshot {
+        let signatures: BTreeMap<[u8; 32], (DeviceId, Sig)> = snapshot
+            .signatures
+            .into_iter()
+            .map(|(hash, device, sig)| (hash, (device, sig)))
+            .collect();
+        let mut document =
+            Document::load(header.clone(), &snapshot.automerge).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        for change in document.changes() {
+            let (signer, signature) = signatures
+                .get(&change.hash().0)
+                .ok_or_else(|| corrupt("a snapshot signature"))?;
+            signed.push(SignedChange {
+                doc: id,
+                change: change.raw_bytes().to_vec(),
+                signer: *signer,
+                signature: *signature,
+            });
+        }
+    }
+    for row in rows {
+        signed.push(SignedChange::decode(&row).map_err(|_| corrupt("a change"))?);
+    }
+    Ok(signed)
+}
+
+fn read_header(
+    headers: &redb::Table<'_, &'static [u8; 32], &'static [u8]>,
+    id: &DocId,
+) -> Result<DocHeader, StoreError> {
+    let bytes = headers
+        .get(&id.0)
+        .map_err(dberr)?
+        .ok_or_else(|| corrupt("a missing header"))?;
+    DocHeader::decode(bytes.value()).ok_or_else(|| corrupt("a header"))
+}
+
+fn all_signed_changes(tables: &Tables<'_>, header: &DocHeader) -> Result<Vec<SignedChange>, StoreError> {
+    let id = header.id();
+    let snapshot = match tables.snapshots.get(&id.0).map_err(dberr)? {
+        Some(bytes) => Some(postcard::from_bytes::<Snapshot>(bytes.value()).map_err(|_| corrupt("a snapshot"))?),
+        None => None,
+    };
+    let mut rows = Vec::new();
+    for row in tables.changes.range((&id.0, 0)..=(&id.0, u64::MAX)).map_err(dberr)? {
+        rows.push(row.map_err(dberr)?.1.value().to_vec());
+    }
+    signed_changes_from(header, snapshot, rows)
+}
+
+fn load_document(tables: &Tables<'_>, header: &DocHeader) -> Result<Document, StoreError> {
+    let id = header.id();
+    let mut document = match tables.snapshots.get(&id.0).map_err(dberr)? {
+        Some(bytes) => {
+            let snapshot: Snapshot = postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a snapshot"))?;
+            Document::load(header.clone(), &snapshot.automerge).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        }
+        None => Document::new(header.clone()),
+    };
+    let mut pending = Vec::new();
+    for row in tables.changes.range((&id.0, 0)..=(&id.0, u64::MAX)).map_err(dberr)? {
+        let signed = SignedChange::decode(row.map_err(dberr)?.1.value()).map_err(|_| corrupt("a change"))?;
+        pending.push(Change::from_bytes(signed.change).map_err(|_| corrupt("a change"))?);
+    }
+    document
+        .apply(pending)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(document)
+}
+
+fn last_seq(tables: &Tables<'_>, id: &DocId) -> Result<u64, StoreError> {
+    let last = tables
+        .changes
+        .range((&id.0, 0)..=(&id.0, u64::MAX))
+        .map_err(dberr)?
+        .next_back();
+    match last {
+        Some(row) => Ok(row.map_err(dberr)?.0.value().1),
+        None => Ok(0),
+    }
+}
+
+fn document_size(tables: &Tables<'_>, id: &DocId) -> Result<usize, StoreError> {
+    let mut size = match tables.snapshots.get(&id.0).map_err(dberr)? {
+        Some(bytes) => bytes.value().len(),
+        None => 0,
+    };
+    for row in tables.changes.range((&id.0, 0)..=(&id.0, u64::MAX)).map_err(dberr)? {
+        size += row.map_err(dberr)?.1.value().len();
+    }
+    Ok(size)
+}
+
+/// Folds a document's change rows into its snapshot.
+fn compact(tables: &mut Tables<'_>, document: &mut Document) -> Result<(), StoreError> {
+    let id = document.id();
+    let header = document.header().clone();
+    let signed = all_signed_changes(tables, &header)?;
+    let signatures = signed
+        .iter()
+        .map(|s| {
+            let hash: ChangeHash = Change::from_bytes(s.change.clone())
+                .map_err(|_| corrupt("a change"))?
+                .hash();
+            Ok((hash.0, s.signer, s.signature))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let snapshot = Snapshot {
+        automerge: document.save(),
+        signatures,
+    };
+    tables
+        .snapshots
+        .insert(&id.0, postcard::to_stdvec(&snapshot).unwrap_or_default().as_slice())
+        .map_err(dberr)?;
+    tables
+        .changes
+        .retain_in((&id.0, 0)..=(&id.0, u64::MAX), |_, _| false)
+        .map_err(dberr)?;
+    for (hash, _, _) in &snapshot.signatures {
+        tables.known.insert((&id.0, hash), 0).map_err(dberr)?;
+    }
+    Ok(())
+}
+
+fn clear_document(tables: &mut Tables<'_>, id: &DocId) -> Result<(), StoreError> {
+    tables
+        .changes
+        .retain_in((&id.0, 0)..=(&id.0, u64::MAX), |_, _| false)
+        .map_err(dberr)?;
+    tables
+        .known
+        .retain_in((&id.0, &[0; 32])..=(&id.0, &[255; 32]), |_, _| false)
+        .map_err(dberr)?;
+    tables.snapshots.remove(&id.0).map_err(dberr)?;
+    if let Some(old) = stored_summary(tables, id)? {
+        remove_index_entries(tables, &old)?;
+        tables.summaries.remove(&id.0).map_err(dberr)?;
+    }
+    Ok(())
+}
+
+fn stored_summary(tables: &Tables<'_>, id: &DocId) -> Result<Option<Summary>, StoreError> {
+    let Some(bytes) = tables.summaries.get(&id.0).map_err(dberr)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a summary"))?,
+    ))
+}
+
+fn index_keys(summary: &Summary) -> (u8, [u8; 32], u64) {
+    (
+        summary.kind.code(),
+        summary.community.map_or(NO_COMMUNITY, |c| c.0),
+        u64::MAX - summary.updated_at.max(0) as u64,
+    )
+}
+
+fn add_index_entries(tables: &mut Tables<'_>, summary: &Summary) -> Result<(), StoreError> {
+    let (kind, community, recency) = index_keys(summary);
+    let id = &summary.id.0;
+    tables
+        .by_recency
+        .insert((kind, &community, recency, id), ())
+        .map_err(dberr)?;
+    tables
+        .by_category
+        .insert((kind, &community, summary.category.as_str(), recency, id), ())
+        .map_err(dberr)?;
+    tables
+        .by_state
+        .insert((kind, &community, summary.state.as_str(), recency, id), ())
+        .map_err(dberr)?;
+    Ok(())
+}
+
+fn remove_index_entries(tables: &mut Tables<'_>, summary: &Summary) -> Result<(), StoreError> {
+    let (kind, community, recency) = index_keys(summary);
+    let id = &summary.id.0;
+    tables
+        .by_recency
+        .remove((kind, &community, recency, id))
+        .map_err(dberr)?;
+    tables
+        .by_category
+        .remove((kind, &community, summary.category.as_str(), recency, id))
+        .map_err(dberr)?;
+    tables
+        .by_state
+        .remove((kind, &community, summary.state.as_str(), recency, id))
+        .map_err(dberr)?;
+    Ok(())
+}

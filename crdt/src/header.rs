@@ -9,6 +9,7 @@ use crate::money::Amount;
 
 /// The kinds of document maillage keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DocKind {
     Profile,
     Offer,

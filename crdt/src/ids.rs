@@ -42,8 +42,31 @@ pub fn tagged_hash(tag: &str, parts: &[&[u8]]) -> [u8; 32] {
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(pub [u8; 32]);
+
+        /// Text in human-readable formats (JSON), raw bytes in binary ones
+        /// (postcard), so ids read well in `--json` and stay compact on disk.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                if serializer.is_human_readable() {
+                    serializer.serialize_str(&self.to_text())
+                } else {
+                    self.0.serialize(serializer)
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                if deserializer.is_human_readable() {
+                    let text = String::deserialize(deserializer)?;
+                    text.parse().map_err(serde::de::Error::custom)
+                } else {
+                    <[u8; 32]>::deserialize(deserializer).map($name)
+                }
+            }
+        }
 
         impl $name {
             /// The full id as text (52 base32 characters).
@@ -134,6 +157,17 @@ mod tests {
         assert_eq!(text.to_uppercase().parse::<DocId>().unwrap(), id);
         assert!(text.starts_with(&id.short()));
         assert!("zz".parse::<DocId>().is_err());
+    }
+
+    #[test]
+    fn ids_are_text_in_json_and_bytes_in_postcard() {
+        let id = DocId([9; 32]);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{}\"", id.to_text()));
+        assert_eq!(serde_json::from_str::<DocId>(&json).unwrap(), id);
+        let bytes = postcard::to_stdvec(&id).unwrap();
+        assert_eq!(bytes.len(), 32);
+        assert_eq!(postcard::from_bytes::<DocId>(&bytes).unwrap(), id);
     }
 
     #[test]

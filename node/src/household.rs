@@ -15,10 +15,12 @@ use maillage_crdt::items::{
     check_transition, search_fold,
 };
 use maillage_crdt::ledger::{self, Balances, LedgerEntry};
-use maillage_crdt::registry::{CommunityGenesis, DeviceCert, Invite, Join, Removal, invite_proof_digest};
+use maillage_crdt::registry::{
+    CommunityGenesis, DeviceCert, DeviceRevocation, Invite, Join, Removal, invite_proof_digest,
+};
 use maillage_crdt::{
-    Amount, Community, CommunityId, DocHeader, DocId, DocKind, Document, ExchangeTerms, HouseholdId, Record, SecretKey,
-    SignedChange, Writer,
+    Amount, Community, CommunityId, DeviceId, DocHeader, DocId, DocKind, Document, ExchangeTerms, HouseholdId, Record,
+    SecretKey, SignedChange, Writer,
 };
 use maillage_protocol::{Bundle, BundleError, InviteCode, InviteCodeError};
 use serde::Serialize;
@@ -56,6 +58,8 @@ pub enum HouseholdError {
     Invalid(#[from] ValidationError),
     #[error("only the household that posted this {0} can change it")]
     NotYours(&'static str),
+    #[error("only the household's first device holds the root key needed for this")]
+    NoRootKey,
     #[error("only a steward of the community can do this")]
     NotSteward,
     #[error("this exchange would take {who}'s balance to {after}, below the community's limit of -{limit}")]
@@ -190,6 +194,15 @@ pub struct ExchangeView {
     pub about: Option<String>,
     pub state: ExchangeState,
     pub created_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceView {
+    pub device: String,
+    pub label: String,
+    pub issued_at: i64,
+    pub revoked_at: Option<i64>,
+    pub this_device: bool,
 }
 
 /// What an import did.
@@ -368,6 +381,54 @@ impl Household {
             home: self.home.root().display().to_string(),
             communities: self.communities()?,
         })
+    }
+
+    /// Devices certified by this household.
+    pub fn devices(&self) -> Vec<DeviceView> {
+        let this = self.device.device_id();
+        self.store
+            .registry()
+            .devices_of(&self.household)
+            .into_iter()
+            .map(|(id, entry)| DeviceView {
+                device: id.to_text(),
+                label: entry.label.clone(),
+                issued_at: entry.issued_at,
+                revoked_at: entry.revoked_at,
+                this_device: id == this,
+            })
+            .collect()
+    }
+
+    /// Revokes one of the household's devices (needs the household root key):
+    /// from now on every node refuses what that device signs.
+    pub fn revoke_device(&mut self, text: &str) -> Result<DeviceId> {
+        let root = self.root.clone().ok_or(HouseholdError::NoRootKey)?;
+        let lower = text.trim().to_lowercase();
+        let found: Vec<DeviceId> = self
+            .store
+            .registry()
+            .devices_of(&self.household)
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| !lower.is_empty() && id.to_text().starts_with(&lower))
+            .collect();
+        let device = one_of(found, "device", text, |id| id.short())?;
+        if device == self.device.device_id() {
+            return Err(HouseholdError::InviteRefused(
+                "a device cannot revoke itself; revoke it from another device",
+            ));
+        }
+        let revocation = DeviceRevocation {
+            household: self.household,
+            device,
+            revoked_at: now_ms(),
+        };
+        let revocation = root
+            .sign(revocation)
+            .map_err(|e| HouseholdError::Document(e.to_string()))?;
+        self.store.ingest(vec![Record::DeviceRevocation(revocation)], vec![])?;
+        Ok(device)
     }
 
     // ----- communities ----------------------------------------------------
@@ -868,6 +929,16 @@ impl Household {
         };
         event.validate()?;
         self.write_new(header, &event)
+    }
+
+    /// Calls off one of the household's events; it stays listed as cancelled
+    /// so those who planned to come learn of it.
+    pub fn cancel_event(&mut self, id: &DocId) -> Result<()> {
+        let document = self.own_document(id, DocKind::Event)?;
+        let mut event: Event = Self::read(&document)?;
+        event.cancelled = true;
+        event.updated_at = now_ms();
+        self.write_existing(document, &event)
     }
 
     pub fn event(&self, id: &DocId) -> Result<(DocHeader, Event)> {

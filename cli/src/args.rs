@@ -1,0 +1,287 @@
+//! The command line, as clap sees it (DESIGN §4).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// maillage — share, ask, gather and exchange in your village, without a central server.
+#[derive(Debug, Parser)]
+#[command(name = "maillage", version, propagate_version = true)]
+pub struct Cli {
+    /// The household's home directory (keys and store).
+    #[arg(long, global = true, env = "MAILLAGE_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Language of messages (default: from LANG; French unless English is asked for).
+    #[arg(long, global = true, value_name = "fr|en")]
+    pub lang: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up this household: its keys, its store, its profile.
+    Init {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        place: Option<String>,
+    },
+    /// Show who this household and device are.
+    Whoami,
+    /// Communities: create, join, invite, members.
+    #[command(subcommand)]
+    Community(CommunityCommand),
+    /// This household's devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// What households have to share.
+    #[command(subcommand)]
+    Offer(ItemCommand),
+    /// What households need.
+    #[command(subcommand)]
+    Request(ItemCommand),
+    /// Gatherings and RSVPs.
+    #[command(subcommand)]
+    Event(EventCommand),
+    /// Exchanges between two households, in the community's unit.
+    #[command(subcommand)]
+    Exchange(ExchangeCommand),
+    /// Balances of the community (or of one member).
+    Balance { member: Option<String> },
+    /// Open requests and the offers that may answer them.
+    Match,
+    /// The community's indicators.
+    Stats,
+    /// Write a signed bundle of everything this household holds (backup, USB sync).
+    Export { file: PathBuf },
+    /// Verify and merge a bundle written by `export`.
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommunityCommand {
+    /// Found a community; you become its steward.
+    Create {
+        name: String,
+        /// The unit exchanges are counted in.
+        #[arg(long, default_value = "heure")]
+        unit: String,
+        /// Mutual-credit limit: no balance may go below minus this amount.
+        #[arg(long)]
+        limit: Option<String>,
+    },
+    /// The communities this household belongs to.
+    List,
+    /// Choose the community other commands act in.
+    Use { community: String },
+    /// Make an invite code (stewards).
+    Invite {
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// How long the code stays valid: 7d, 2w, 48h, or a date.
+        #[arg(long, default_value = "7d")]
+        expires: String,
+    },
+    /// Join a community with an invite code.
+    Join { code: String },
+    /// Members of the community.
+    Members,
+    /// Remove a member (stewards).
+    Remove { member: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Devices certified by this household.
+    List,
+    /// Revoke a device: what it signs from now on is refused everywhere.
+    Revoke { device: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Give,
+    Lend,
+    Sell,
+    Service,
+    Space,
+    Ride,
+    GroupBuy,
+}
+
+#[derive(Debug, Args)]
+pub struct ItemFields {
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub category: Option<String>,
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+    /// Price in the community unit (offers).
+    #[arg(long)]
+    pub price: Option<String>,
+    /// Hamlet or lieu-dit (never an exact address).
+    #[arg(long)]
+    pub place: Option<String>,
+    /// Until when it stands: a date or a duration (7d, 2w).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Ride: where from.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Ride: where to.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Ride: departure date and time.
+    #[arg(long)]
+    pub departs: Option<String>,
+    /// Ride: seats offered.
+    #[arg(long)]
+    pub seats: Option<i64>,
+    /// Group purchase: target quantity.
+    #[arg(long)]
+    pub target: Option<i64>,
+    /// Group purchase: what is counted (kg, sacs…).
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Group purchase: deadline.
+    #[arg(long)]
+    pub deadline: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ItemCommand {
+    /// Post a new one.
+    Add(ItemFields),
+    /// Browse (open ones by default).
+    List {
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// Words to look for (case and accents do not matter).
+        #[arg(long)]
+        search: Option<String>,
+        /// Only this household's own.
+        #[arg(long)]
+        mine: bool,
+        #[arg(long)]
+        state: Option<String>,
+        /// Include closed, withdrawn and expired ones.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Everything about one.
+    Show { id: String },
+    /// Change one of yours.
+    Edit {
+        id: String,
+        #[command(flatten)]
+        fields: ItemFields,
+        /// New lifecycle state.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Mark one of yours as done (offers) or fulfilled (requests).
+    Close { id: String },
+    /// Delete one of yours (its content is erased everywhere).
+    Delete { id: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Answer {
+    Yes,
+    No,
+    Maybe,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventCommand {
+    /// Add an event.
+    Add {
+        #[arg(long)]
+        title: String,
+        /// Start: "2026-12-05 18:00" (local time) or a full date with offset.
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: Option<String>,
+        #[arg(long)]
+        place: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        /// Recurrence as an RRULE, e.g. FREQ=WEEKLY;BYDAY=TU
+        #[arg(long)]
+        repeat: Option<String>,
+    },
+    /// Upcoming events (or those between --from and --to).
+    List {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Everything about one event, with the answers.
+    Show { id: String },
+    /// Answer an event.
+    Rsvp {
+        id: String,
+        #[arg(value_enum)]
+        answer: Answer,
+        /// How many people from the household.
+        #[arg(long, default_value_t = 1)]
+        people: i64,
+    },
+    /// Cancel one of your events.
+    Cancel { id: String },
+    /// The community's events as an iCalendar file (on stdout, or --output).
+    Ics {
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExchangeCommand {
+    /// Propose an exchange with a member.
+    Propose {
+        /// The other household (name or id prefix).
+        #[arg(long = "with")]
+        with: String,
+        #[arg(long, conflicts_with = "request")]
+        offer: Option<String>,
+        #[arg(long)]
+        request: Option<String>,
+        #[arg(long, default_value = "0")]
+        amount: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// You received (you will be debited); by default you gave.
+        #[arg(long)]
+        received: bool,
+    },
+    Accept {
+        id: String,
+    },
+    Decline {
+        id: String,
+    },
+    Cancel {
+        id: String,
+    },
+    /// Confirm that an accepted exchange took place.
+    Confirm {
+        id: String,
+    },
+    List,
+}

@@ -1,0 +1,164 @@
+//! Human output: French or English text from the shared catalogue.
+
+use maillage_crdt::items::{Problem, ValidationError};
+use maillage_node::household::HouseholdError;
+use maillage_node::i18n::Catalog;
+use maillage_node::keys::KeyError;
+use maillage_node::{StoreError, Summary};
+
+/// Formats a Unix ms time in the local zone, minutes precision.
+pub fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Cuts text to `width` characters for a column.
+pub fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text}{}", " ".repeat(width - count))
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// One line of an offer or request listing.
+pub fn item_line(summary: &Summary, owner: &str, catalog: &Catalog) -> String {
+    let kind = summary
+        .offer_kind
+        .as_deref()
+        .map(|k| catalog.word("kind", k))
+        .unwrap_or_default();
+    format!(
+        "{}  {}  {}  {}  {}  {}  {}",
+        summary.id.short(),
+        fit(&summary.title, 36),
+        fit(&summary.category, 12),
+        fit(&kind, 12),
+        fit(&catalog.word("state", &summary.state), 10),
+        fit(summary.place.as_deref().unwrap_or("-"), 14),
+        owner
+    )
+}
+
+pub fn problem(problem: &Problem, catalog: &Catalog) -> String {
+    let id = format!("problem-{}", problem.code());
+    let text = match problem {
+        Problem::TooLong { max, found } => catalog.t(&id, &[("max", &max.to_string()), ("found", &found.to_string())]),
+        Problem::NotOneOf { found, expected } => catalog.t(&id, &[("found", found), ("expected", expected)]),
+        Problem::OutOfRange { min, max } => catalog.t(&id, &[("min", &min.to_string()), ("max", &max.to_string())]),
+        Problem::Transition { from, to } => catalog.t(
+            &id,
+            &[
+                ("from", &catalog.word("state", from)),
+                ("to", &catalog.word("state", to)),
+            ],
+        ),
+        Problem::Other(text) => text.clone(),
+        _ => catalog.t(&id, &[]),
+    };
+    if text == id { problem.to_string() } else { text }
+}
+
+fn validation(error: &ValidationError, catalog: &Catalog) -> String {
+    catalog.t(
+        "err-invalid",
+        &[("field", error.field), ("problem", &problem(&error.problem, catalog))],
+    )
+}
+
+/// The one line a user sees for an error, in their language when we have it.
+pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
+    if let Some(error) = error.downcast_ref::<HouseholdError>() {
+        use HouseholdError as E;
+        return match error {
+            E::NotInitialised => catalog.t("err-not-initialised", &[]),
+            E::AlreadyInitialised(name) => catalog.t("err-already-initialised", &[("name", name)]),
+            E::NoCommunity => catalog.t("err-no-community", &[]),
+            E::UnknownId { kind, text } => catalog.t("err-unknown-id", &[("kind", kind), ("text", text)]),
+            E::AmbiguousId { kind, text, candidates } => catalog.t(
+                "err-ambiguous-id",
+                &[("kind", kind), ("text", text), ("candidates", candidates)],
+            ),
+            E::UnknownMember(text) => catalog.t("err-unknown-member", &[("text", text)]),
+            E::AmbiguousMember { text, candidates } => {
+                catalog.t("err-ambiguous-member", &[("text", text), ("candidates", candidates)])
+            }
+            E::Invalid(invalid) => validation(invalid, catalog),
+            E::NotYours(kind) => catalog.t("err-not-yours", &[("kind", kind)]),
+            E::NotSteward => catalog.t("err-not-steward", &[]),
+            E::CreditLimit { who, after, limit } => catalog.t(
+                "err-credit-limit",
+                &[
+                    ("who", who),
+                    ("after", &after.to_string()),
+                    ("limit", &limit.to_string()),
+                ],
+            ),
+            E::Invite(reason) => catalog.t("err-invite", &[("reason", &reason.to_string())]),
+            E::InviteRefused(reason) => catalog.t("err-invite-refused", &[("reason", reason)]),
+            E::Bundle(reason) => catalog.t("err-bundle", &[("reason", &reason.to_string())]),
+            E::BundleContent(reason) => catalog.t("err-bundle", &[("reason", reason)]),
+            E::BundleFromStranger => catalog.t("err-bundle-stranger", &[]),
+            E::Store(StoreError::Locked) => catalog.t("err-store-locked", &[]),
+            E::Store(StoreError::DiskFull) => catalog.t("err-disk-full", &[]),
+            E::Key(KeyError::TooOpen { path }) => catalog.t("err-key-open", &[("path", &path.display().to_string())]),
+            E::Key(KeyError::Damaged { path, reason }) => catalog.t(
+                "err-key-damaged",
+                &[("path", &path.display().to_string()), ("reason", reason)],
+            ),
+            other => other.to_string(),
+        };
+    }
+    if let Some(invalid) = error.downcast_ref::<ValidationError>() {
+        return validation(invalid, catalog);
+    }
+    if let Some(time) = error.downcast_ref::<maillage_crdt::time::TimeError>() {
+        return time.to_string();
+    }
+    // Context chains read best as one line: "reading X: cause".
+    error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// A stable machine-readable code for `--json` error documents.
+pub fn error_code(error: &anyhow::Error) -> &'static str {
+    match error.downcast_ref::<HouseholdError>() {
+        Some(HouseholdError::NotInitialised) => "not-initialised",
+        Some(HouseholdError::NoCommunity) => "no-community",
+        Some(HouseholdError::UnknownId { .. }) => "unknown-id",
+        Some(HouseholdError::AmbiguousId { .. }) => "ambiguous-id",
+        Some(HouseholdError::UnknownMember(_)) => "unknown-member",
+        Some(HouseholdError::AmbiguousMember { .. }) => "ambiguous-member",
+        Some(HouseholdError::Invalid(_)) => "invalid",
+        Some(HouseholdError::Bundle(_) | HouseholdError::BundleContent(_) | HouseholdError::BundleFromStranger) => {
+            "bundle-refused"
+        }
+        Some(HouseholdError::Key(_)) => "key",
+        Some(HouseholdError::Store(_)) => "store",
+        Some(_) => "refused",
+        None if error.downcast_ref::<maillage_crdt::time::TimeError>().is_some() => "invalid-date",
+        None if error.downcast_ref::<ValidationError>().is_some() => "invalid",
+        None => "error",
+    }
+}
+
+/// Exit codes: 1 for a refused request (bad input, not allowed), 2 for a
+/// problem with the home itself (not set up, keys, store) — scripts can tell
+/// "try another input" from "fix the installation".
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    match error.downcast_ref::<HouseholdError>() {
+        Some(
+            HouseholdError::NotInitialised
+            | HouseholdError::Key(_)
+            | HouseholdError::Store(_)
+            | HouseholdError::Home(_),
+        ) => 2,
+        _ => 1,
+    }
+}

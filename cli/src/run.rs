@@ -1,0 +1,938 @@
+//! The commands. Each opens the household, does one thing, and prints either
+//! text (in the user's language) or one JSON document.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use maillage_crdt::exchange::ExchangeAction;
+use maillage_crdt::items::{GroupBuy, OfferKind, Ride, RsvpAnswer};
+use maillage_crdt::time::{Recurrence, parse_datetime, parse_deadline};
+use maillage_crdt::{Amount, DocKind, HouseholdId};
+use maillage_node::household::{EventInput, ItemInput, ItemPatch, now_ms};
+use maillage_node::i18n::Catalog;
+use maillage_node::{Home, Household, Query};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::args::*;
+use crate::render::{self, fit, time};
+
+/// What a command prints: the text for people, the JSON for scripts.
+struct Out<'a> {
+    json: bool,
+    catalog: &'a Catalog,
+}
+
+impl Out<'_> {
+    fn t(&self, id: &str, args: &[(&str, &str)]) -> String {
+        self.catalog.t(id, args)
+    }
+
+    /// A label followed by a colon, spaced the French way in French ("Lieu :").
+    fn label(&self, id: &str) -> String {
+        match self.catalog.lang() {
+            maillage_node::i18n::Lang::Fr => format!("{} :", self.t(id, &[])),
+            maillage_node::i18n::Lang::En => format!("{}:", self.t(id, &[])),
+        }
+    }
+
+    /// Prints `text` for people or `value` as JSON.
+    fn show<T: Serialize>(&self, text: impl FnOnce() -> String, value: &T) -> Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        } else {
+            let text = text();
+            if !text.is_empty() {
+                println!("{text}");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::system()
+}
+
+fn home_of(cli_home: Option<PathBuf>) -> Result<Home> {
+    Ok(Home::resolve(cli_home)?)
+}
+
+pub fn run(cli: Cli, catalog: &Catalog) -> Result<()> {
+    let out = Out {
+        json: cli.json,
+        catalog,
+    };
+    let home = home_of(cli.home)?;
+    match cli.command {
+        Command::Init { name, place } => {
+            let household = Household::init(home, &name, place.as_deref())?;
+            let id = household.id().to_text();
+            out.show(
+                || out.t("init-done", &[("name", &name), ("id", &id)]),
+                &json!({ "household": id, "name": name }),
+            )
+        }
+        Command::Whoami => {
+            let household = Household::open(home)?;
+            let me = household.whoami()?;
+            out.show(
+                || {
+                    let mut text = format!(
+                        "{} {} ({})\n{} {}\n{} {}\n{} {}",
+                        out.label("whoami-household"),
+                        me.name,
+                        me.household,
+                        out.label("whoami-device"),
+                        me.device,
+                        out.label("whoami-place"),
+                        me.place.clone().unwrap_or_else(|| "-".into()),
+                        out.label("whoami-home"),
+                        me.home
+                    );
+                    text.push_str(&format!("\n{}", out.label("whoami-communities")));
+                    for community in &me.communities {
+                        text.push_str(&format!(
+                            "\n  {} {} ({})",
+                            if community.current { "*" } else { " " },
+                            community.name,
+                            &community.id[..8]
+                        ));
+                    }
+                    text
+                },
+                &me,
+            )
+        }
+        Command::Community(command) => community(command, Household::open(home)?, &out),
+        Command::Device(command) => device(command, Household::open(home)?, &out),
+        Command::Offer(command) => item(command, DocKind::Offer, Household::open(home)?, &out),
+        Command::Request(command) => item(command, DocKind::Request, Household::open(home)?, &out),
+        Command::Event(command) => event(command, Household::open(home)?, &out),
+        Command::Exchange(command) => exchange(command, Household::open(home)?, &out),
+        Command::Balance { member } => balance(member, Household::open(home)?, &out),
+        Command::Match => matches(Household::open(home)?, &out),
+        Command::Stats => stats(Household::open(home)?, &out),
+        Command::Export { file } => {
+            let household = Household::open(home)?;
+            let count = household.export(&file)?;
+            let path = file.display().to_string();
+            out.show(
+                || out.t("exported", &[("count", &count.to_string()), ("path", &path)]),
+                &json!({ "documents": count, "path": path }),
+            )
+        }
+        Command::Import { file } => {
+            let mut household = Household::open(home)?;
+            let report = household.import(&file)?;
+            out.show(
+                || {
+                    let mut text = out.t(
+                        "imported",
+                        &[
+                            ("exporter", &report.exporter),
+                            ("changes", &report.changes_applied.to_string()),
+                            ("known", &report.changes_already_known.to_string()),
+                            ("records", &report.records_added.to_string()),
+                        ],
+                    );
+                    if report.changes_refused > 0 {
+                        text.push('\n');
+                        text.push_str(&out.t("import-refused-some", &[("count", &report.changes_refused.to_string())]));
+                    }
+                    text
+                },
+                &report,
+            )
+        }
+    }
+}
+
+fn community(command: CommunityCommand, mut household: Household, out: &Out<'_>) -> Result<()> {
+    match command {
+        CommunityCommand::Create { name, unit, limit } => {
+            let limit = limit.map(|l| l.parse::<Amount>()).transpose()?;
+            let id = household.create_community(&name, &unit, limit)?;
+            out.show(
+                || out.t("community-created", &[("name", name.trim())]),
+                &json!({ "community": id.to_text(), "name": name }),
+            )
+        }
+        CommunityCommand::List => {
+            let communities = household.communities()?;
+            out.show(
+                || {
+                    communities
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} {}  {}  ({} {})",
+                                if c.current { "*" } else { " " },
+                                &c.id[..8],
+                                c.name,
+                                c.members,
+                                if c.steward {
+                                    out.t("steward", &[])
+                                } else {
+                                    String::new()
+                                }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+                &communities,
+            )
+        }
+        CommunityCommand::Use { community } => {
+            let id = household.use_community(&community)?;
+            let name = household.community()?.genesis.name.clone();
+            out.show(
+                || out.t("community-using", &[("name", &name)]),
+                &json!({ "community": id.to_text(), "name": name }),
+            )
+        }
+        CommunityCommand::Invite { uses, expires } => {
+            let expires_at = parse_deadline(&expires, &zone(), jiff::Timestamp::now())?;
+            let code = household.invite(uses, expires_at.timestamp().as_millisecond())?;
+            let text = code.to_text();
+            let expires = time(expires_at.timestamp().as_millisecond());
+            out.show(
+                || {
+                    format!(
+                        "{}\n\n{text}\n",
+                        out.t("invite-made", &[("uses", &uses.to_string()), ("expires", &expires)])
+                    )
+                },
+                &json!({ "code": text, "uses": uses, "expires_at": expires_at.timestamp().as_millisecond() }),
+            )
+        }
+        CommunityCommand::Join { code } => {
+            let id = household.join(&code)?;
+            let name = household.community()?.genesis.name.clone();
+            out.show(
+                || out.t("community-joined", &[("name", &name)]),
+                &json!({ "community": id.to_text(), "name": name }),
+            )
+        }
+        CommunityCommand::Members => {
+            let members = household.members()?;
+            let name = household.community()?.genesis.name.clone();
+            out.show(
+                || {
+                    let mut text = out.t("members-title", &[("name", &name)]);
+                    for m in &members {
+                        text.push_str(&format!(
+                            "\n  {}  {}  {}{}",
+                            &m.household[..8],
+                            fit(&m.name, 28),
+                            fit(m.place.as_deref().unwrap_or("-"), 16),
+                            if m.steward {
+                                format!("  ({})", out.t("steward", &[]))
+                            } else {
+                                String::new()
+                            }
+                        ));
+                    }
+                    text
+                },
+                &members,
+            )
+        }
+        CommunityCommand::Remove { member } => {
+            let id = household.resolve_member(&member)?;
+            let name = household.name_of(&id);
+            household.remove_member(&id)?;
+            out.show(
+                || out.t("member-removed", &[("name", &name)]),
+                &json!({ "removed": id.to_text() }),
+            )
+        }
+    }
+}
+
+fn device(command: DeviceCommand, mut household: Household, out: &Out<'_>) -> Result<()> {
+    match command {
+        DeviceCommand::List => {
+            let devices = household.devices();
+            out.show(
+                || {
+                    devices
+                        .iter()
+                        .map(|d| {
+                            format!(
+                                "{}  {}  {}{}",
+                                &d.device[..8],
+                                fit(&d.label, 20),
+                                time(d.issued_at),
+                                d.revoked_at
+                                    .map(|r| format!("  revoked {}", time(r)))
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+                &devices,
+            )
+        }
+        DeviceCommand::Revoke { device } => {
+            let id = household.revoke_device(&device)?;
+            out.show(
+                || out.t("device-revoked", &[("id", &id.short())]),
+                &json!({ "revoked": id.to_text() }),
+            )
+        }
+    }
+}
+
+fn offer_kind(kind: Kind) -> OfferKind {
+    match kind {
+        Kind::Give => OfferKind::Give,
+        Kind::Lend => OfferKind::Lend,
+        Kind::Sell => OfferKind::Sell,
+        Kind::Service => OfferKind::Service,
+        Kind::Space => OfferKind::Space,
+        Kind::Ride => OfferKind::Ride,
+        Kind::GroupBuy => OfferKind::GroupBuy,
+    }
+}
+
+fn deadline_ms(text: &str) -> Result<i64> {
+    Ok(parse_deadline(text, &zone(), jiff::Timestamp::now())?
+        .timestamp()
+        .as_millisecond())
+}
+
+fn input_of(fields: ItemFields) -> Result<ItemInput> {
+    let ride = match (&fields.from, &fields.to, &fields.departs) {
+        (None, None, None) if fields.seats.is_none() => None,
+        _ => Some(Ride {
+            from: fields.from.clone().unwrap_or_default(),
+            to: fields.to.clone().unwrap_or_default(),
+            departs_at: match &fields.departs {
+                Some(text) => parse_datetime(text, &zone())?.timestamp().as_millisecond(),
+                None => 0,
+            },
+            seats: fields.seats.unwrap_or(1),
+        }),
+    };
+    let group_buy = match (fields.target, &fields.deadline) {
+        (None, None) if fields.unit.is_none() => None,
+        _ => Some(GroupBuy {
+            unit: fields.unit.clone().unwrap_or_default(),
+            target: fields.target.unwrap_or(0),
+            deadline: fields.deadline.as_deref().map(deadline_ms).transpose()?.unwrap_or(0),
+        }),
+    };
+    Ok(ItemInput {
+        title: fields.title.unwrap_or_default(),
+        description: fields.description,
+        category: fields.category,
+        kind: fields.kind.map(offer_kind),
+        price: fields.price.map(|p| p.parse()).transpose()?,
+        place: fields.place,
+        until: fields.until.as_deref().map(deadline_ms).transpose()?,
+        ride,
+        group_buy,
+    })
+}
+
+fn item(command: ItemCommand, kind: DocKind, mut household: Household, out: &Out<'_>) -> Result<()> {
+    let is_offer = kind == DocKind::Offer;
+    match command {
+        ItemCommand::Add(fields) => {
+            if fields.title.is_none() {
+                bail!("--title is required");
+            }
+            let input = input_of(fields)?;
+            let id = if is_offer {
+                household.add_offer(input)?
+            } else {
+                household.add_request(input)?
+            };
+            let message = if is_offer { "offer-added" } else { "request-added" };
+            out.show(
+                || out.t(message, &[("id", &id.short())]),
+                &json!({ "id": id.to_text() }),
+            )
+        }
+        ItemCommand::List {
+            category,
+            kind: offer_kind_filter,
+            search,
+            mine,
+            state,
+            all,
+            limit,
+        } => {
+            let query = Query {
+                kind: Some(kind),
+                category: category.map(|c| maillage_crdt::items::normalize_category(&c)),
+                state,
+                owner: mine.then(|| household.id()),
+                limit: None,
+                ..Query::default()
+            };
+            let wanted_kind = offer_kind_filter.map(|k| offer_kind(k).as_str().to_owned());
+            let mut found: Vec<_> = household
+                .list(query, search.as_deref(), all)?
+                .into_iter()
+                .filter(|s| wanted_kind.is_none() || s.offer_kind == wanted_kind)
+                .collect();
+            if let Some(limit) = limit {
+                found.truncate(limit);
+            }
+            out.show(
+                || {
+                    if found.is_empty() {
+                        return out.t("nothing", &[]);
+                    }
+                    found
+                        .iter()
+                        .map(|s| render::item_line(s, &household.name_of(&s.owner), out.catalog))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+                &found,
+            )
+        }
+        ItemCommand::Show { id } => {
+            let id = household.resolve(&id, kind)?;
+            let summary = household.store().summary(&id)?.context("document without summary")?;
+            if is_offer {
+                let (header, offer) = household.offer(&id)?;
+                let owner = household.name_of(&header.owner);
+                let state = if summary.deleted {
+                    "withdrawn".to_owned()
+                } else {
+                    offer.visible_state(now_ms()).to_owned()
+                };
+                out.show(
+                    || {
+                        let mut lines = vec![
+                            format!("{}  {}", id.short(), offer.title),
+                            format!("{} {}", out.label("field-kind"), out.catalog.word("kind", offer.kind.as_str())),
+                            format!("{} {}", out.label("field-category"), offer.category),
+                            format!("{} {}", out.label("field-state"), out.catalog.word("state", &state)),
+                            format!("{} {}", out.label("field-owner"), owner),
+                        ];
+                        if let Some(place) = &offer.place {
+                            lines.push(format!("{} {place}", out.label("field-place")));
+                        }
+                        if let Some(price) = offer.price {
+                            lines.push(format!("{} {}", out.label("field-price"), Amount(price)));
+                        }
+                        if let Some(until) = offer.until {
+                            lines.push(format!("{} {}", out.label("field-until"), time(until)));
+                        }
+                        if let Some(ride) = &offer.ride {
+                            lines.push(format!("{} → {}  {}  ({} places)", ride.from, ride.to, time(ride.departs_at), ride.seats));
+                        }
+                        if let Some(group_buy) = &offer.group_buy {
+                            lines.push(format!("{} {}  → {}", group_buy.target, group_buy.unit, time(group_buy.deadline)));
+                        }
+                        if !offer.description.is_empty() {
+                            lines.push(String::new());
+                            lines.push(offer.description.clone());
+                        }
+                        lines.join("\n")
+                    },
+                    &json!({ "id": id.to_text(), "owner": header.owner.to_text(), "owner_name": owner, "state": state, "offer": offer }),
+                )
+            } else {
+                let (header, request) = household.request(&id)?;
+                let owner = household.name_of(&header.owner);
+                let state = request.visible_state(now_ms()).to_owned();
+                out.show(
+                    || {
+                        let mut lines = vec![
+                            format!("{}  {}", id.short(), request.title),
+                            format!("{} {}", out.label("field-category"), request.category),
+                            format!("{} {}", out.label("field-state"), out.catalog.word("state", &state)),
+                            format!("{} {}", out.label("field-owner"), owner),
+                        ];
+                        if let Some(place) = &request.place {
+                            lines.push(format!("{} {place}", out.label("field-place")));
+                        }
+                        if let Some(until) = request.until {
+                            lines.push(format!("{} {}", out.label("field-until"), time(until)));
+                        }
+                        if !request.description.is_empty() {
+                            lines.push(String::new());
+                            lines.push(request.description.clone());
+                        }
+                        lines.join("\n")
+                    },
+                    &json!({ "id": id.to_text(), "owner": header.owner.to_text(), "owner_name": owner, "state": state, "request": request }),
+                )
+            }
+        }
+        ItemCommand::Edit { id, fields, state } => {
+            let id = household.resolve(&id, kind)?;
+            let input = input_of(fields)?;
+            let patch = ItemPatch {
+                title: Some(input.title).filter(|t| !t.is_empty()),
+                description: input.description,
+                category: input.category,
+                kind: input.kind,
+                price: input.price,
+                place: input.place,
+                until: input.until,
+                state,
+            };
+            if is_offer {
+                household.edit_offer(&id, patch)?
+            } else {
+                household.edit_request(&id, patch)?
+            }
+            out.show(
+                || out.t("item-updated", &[("id", &id.short())]),
+                &json!({ "id": id.to_text() }),
+            )
+        }
+        ItemCommand::Close { id } => {
+            let id = household.resolve(&id, kind)?;
+            let state = if is_offer { "done" } else { "fulfilled" };
+            let patch = ItemPatch {
+                state: Some(state.into()),
+                ..ItemPatch::default()
+            };
+            if is_offer {
+                household.edit_offer(&id, patch)?
+            } else {
+                household.edit_request(&id, patch)?
+            }
+            out.show(
+                || out.t("item-closed", &[("id", &id.short())]),
+                &json!({ "id": id.to_text(), "state": state }),
+            )
+        }
+        ItemCommand::Delete { id } => {
+            let id = household.resolve(&id, kind)?;
+            household.delete_item(&id, kind)?;
+            out.show(
+                || out.t("item-deleted", &[("id", &id.short())]),
+                &json!({ "id": id.to_text(), "deleted": true }),
+            )
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct EventView {
+    id: String,
+    title: String,
+    start: String,
+    end: Option<String>,
+    place: Option<String>,
+    repeat: Option<String>,
+    cancelled: bool,
+    organiser: String,
+    /// Occurrences inside the listed window (the start itself for a one-off).
+    occurrences: Vec<String>,
+}
+
+fn event(command: EventCommand, mut household: Household, out: &Out<'_>) -> Result<()> {
+    match command {
+        EventCommand::Add {
+            title,
+            start,
+            end,
+            place,
+            description,
+            category,
+            repeat,
+        } => {
+            let start = parse_datetime(&start, &zone())?;
+            let end = end.map(|e| parse_datetime(&e, &zone())).transpose()?;
+            // Validate and canonicalise the rule, so other calendars read it the same way.
+            let repeat = repeat
+                .map(|r| r.parse::<Recurrence>().map(|r| r.to_string()))
+                .transpose()?;
+            let id = household.add_event(EventInput {
+                title,
+                description,
+                category,
+                place,
+                start,
+                end,
+                repeat,
+            })?;
+            out.show(
+                || out.t("event-added", &[("id", &id.short())]),
+                &json!({ "id": id.to_text() }),
+            )
+        }
+        EventCommand::List { from, to } => {
+            let now = jiff::Timestamp::now();
+            let window_start = match from {
+                Some(text) => parse_datetime(&text, &zone())?.timestamp(),
+                None => now,
+            };
+            let window_end = match to {
+                Some(text) => parse_datetime(&text, &zone())?.timestamp(),
+                None => window_start.checked_add(jiff::SignedDuration::from_hours(24 * 366))?,
+            };
+            let mut views = Vec::new();
+            for (header, event) in household.events()? {
+                let Ok(start) = event.start.parse::<jiff::Zoned>() else {
+                    continue;
+                };
+                let duration = event.end_ms.map(|end| end - event.start_ms).unwrap_or(0);
+                let occurrences: Vec<jiff::Zoned> = match event.repeat.as_deref().map(str::parse::<Recurrence>) {
+                    Some(Ok(rule)) => rule.occurrences(&start, window_start, window_end, 50),
+                    _ => {
+                        let ends = start.timestamp().as_millisecond() + duration;
+                        if ends >= window_start.as_millisecond() && start.timestamp() < window_end {
+                            vec![start.clone()]
+                        } else {
+                            vec![]
+                        }
+                    }
+                };
+                if occurrences.is_empty() {
+                    continue;
+                }
+                views.push(EventView {
+                    id: header.id().to_text(),
+                    title: event.title,
+                    start: event.start,
+                    end: event.end,
+                    place: event.place,
+                    repeat: event.repeat,
+                    cancelled: event.cancelled,
+                    organiser: household.name_of(&header.owner),
+                    occurrences: occurrences.iter().map(|z| z.to_string()).collect(),
+                });
+            }
+            views.sort_by(|a, b| a.occurrences.first().cmp(&b.occurrences.first()));
+            out.show(
+                || {
+                    if views.is_empty() {
+                        return out.t("nothing", &[]);
+                    }
+                    views
+                        .iter()
+                        .map(|v| {
+                            let first = v
+                                .occurrences
+                                .first()
+                                .and_then(|z| z.parse::<jiff::Zoned>().ok())
+                                .map(|z| time(z.timestamp().as_millisecond()))
+                                .unwrap_or_default();
+                            format!(
+                                "{}  {}  {}  {}  {}{}",
+                                &v.id[..8],
+                                first,
+                                fit(&v.title, 32),
+                                fit(v.place.as_deref().unwrap_or("-"), 18),
+                                v.organiser,
+                                if v.cancelled {
+                                    format!("  ({})", out.catalog.word("state", "cancelled"))
+                                } else {
+                                    String::new()
+                                }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+                &views,
+            )
+        }
+        EventCommand::Show { id } => {
+            let id = household.resolve(&id, DocKind::Event)?;
+            let (header, event) = household.event(&id)?;
+            let answers: Vec<(String, String, i64)> = household
+                .rsvps(&id)?
+                .into_iter()
+                .map(|(who, rsvp)| (household.name_of(&who), rsvp.answer.as_str().to_owned(), rsvp.people))
+                .collect();
+            let organiser = household.name_of(&header.owner);
+            out.show(
+                || {
+                    let mut lines = vec![
+                        format!("{}  {}", id.short(), event.title),
+                        format!("{} {}", out.label("field-start"), time(event.start_ms)),
+                    ];
+                    if let Some(end) = event.end_ms {
+                        lines.push(format!("{} {}", out.label("field-end"), time(end)));
+                    }
+                    if let Some(place) = &event.place {
+                        lines.push(format!("{} {place}", out.label("field-place")));
+                    }
+                    if let Some(repeat) = &event.repeat {
+                        lines.push(format!("{} {repeat}", out.label("field-repeat")));
+                    }
+                    lines.push(format!("{} {organiser}", out.label("field-owner")));
+                    if !event.description.is_empty() {
+                        lines.push(event.description.clone());
+                    }
+                    lines.push(out.label("field-answers"));
+                    for (name, answer, people) in &answers {
+                        lines.push(format!(
+                            "  {}  {} ({people})",
+                            fit(name, 28),
+                            out.catalog.word("rsvp", answer)
+                        ));
+                    }
+                    lines.join("\n")
+                },
+                &json!({ "id": id.to_text(), "organiser": organiser, "event": event, "answers": answers }),
+            )
+        }
+        EventCommand::Rsvp { id, answer, people } => {
+            let id = household.resolve(&id, DocKind::Event)?;
+            let answer = match answer {
+                Answer::Yes => RsvpAnswer::Yes,
+                Answer::No => RsvpAnswer::No,
+                Answer::Maybe => RsvpAnswer::Maybe,
+            };
+            household.rsvp(&id, answer, people)?;
+            out.show(
+                || out.t("rsvp-done", &[("answer", &out.catalog.word("rsvp", answer.as_str()))]),
+                &json!({ "event": id.to_text(), "answer": answer.as_str(), "people": people }),
+            )
+        }
+        EventCommand::Cancel { id } => {
+            let id = household.resolve(&id, DocKind::Event)?;
+            household.cancel_event(&id)?;
+            out.show(
+                || out.t("item-closed", &[("id", &id.short())]),
+                &json!({ "id": id.to_text(), "cancelled": true }),
+            )
+        }
+        EventCommand::Ics { output } => {
+            let community = household.community()?.genesis.name.clone();
+            let mut events = Vec::new();
+            for (header, event) in household.events()? {
+                let Ok(start) = event.start.parse::<jiff::Zoned>() else {
+                    continue;
+                };
+                events.push(maillage_crdt::ics::IcsEvent {
+                    uid: header.id().to_text(),
+                    title: event.title,
+                    description: event.description,
+                    place: event.place,
+                    start,
+                    end: event.end.as_deref().and_then(|e| e.parse().ok()),
+                    recurrence: event.repeat.as_deref().and_then(|r| r.parse().ok()),
+                    organiser: household.name_of(&header.owner),
+                    updated: jiff::Timestamp::from_millisecond(event.updated_at).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                    cancelled: event.cancelled,
+                });
+            }
+            let calendar = maillage_crdt::ics::calendar(&community, &events);
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, calendar).with_context(|| format!("writing {}", path.display()))?;
+                    Ok(())
+                }
+                None => {
+                    print!("{calendar}");
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+fn exchange(command: ExchangeCommand, mut household: Household, out: &Out<'_>) -> Result<()> {
+    let (id, action) = match command {
+        ExchangeCommand::Propose {
+            with,
+            offer,
+            request,
+            amount,
+            note,
+            received,
+        } => {
+            let counterparty = household.resolve_member(&with)?;
+            let amount: Amount = amount.parse()?;
+            let about = match (offer, request) {
+                (Some(offer), _) => Some((household.resolve(&offer, DocKind::Offer)?, DocKind::Offer)),
+                (_, Some(request)) => Some((household.resolve(&request, DocKind::Request)?, DocKind::Request)),
+                _ => None,
+            };
+            // An offer's owner gives; a request's owner receives. Otherwise --received says.
+            let provider_is_me = match about {
+                Some((id, DocKind::Offer)) => household
+                    .store()
+                    .header(&id)?
+                    .is_some_and(|h| h.owner == household.id()),
+                Some((id, _)) => household
+                    .store()
+                    .header(&id)?
+                    .is_some_and(|h| h.owner != household.id()),
+                None => !received,
+            };
+            let id =
+                household.propose_exchange(counterparty, provider_is_me, amount, &note, about.map(|(id, _)| id))?;
+            let with = household.name_of(&counterparty);
+            return out.show(
+                || out.t("exchange-proposed", &[("id", &id.short()), ("with", &with)]),
+                &json!({ "id": id.to_text(), "state": "proposed" }),
+            );
+        }
+        ExchangeCommand::List => {
+            let exchanges = household.exchanges()?;
+            return out.show(
+                || {
+                    if exchanges.is_empty() {
+                        return out.t("nothing", &[]);
+                    }
+                    exchanges
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}  {} → {}  {}  {}  {}",
+                                &e.id[..8],
+                                e.provider,
+                                e.receiver,
+                                e.amount,
+                                fit(&out.catalog.word("state", e.state.as_str()), 10),
+                                e.note
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+                &exchanges,
+            );
+        }
+        ExchangeCommand::Accept { id } => (id, ExchangeAction::Accept),
+        ExchangeCommand::Decline { id } => (id, ExchangeAction::Decline),
+        ExchangeCommand::Cancel { id } => (id, ExchangeAction::Cancel),
+        ExchangeCommand::Confirm { id } => (id, ExchangeAction::Confirm),
+    };
+    let id = household.resolve(&id, DocKind::Exchange)?;
+    let state = household.act_on_exchange(&id, action)?;
+    out.show(
+        || {
+            out.t(
+                "exchange-now",
+                &[
+                    ("id", &id.short()),
+                    ("state", &out.catalog.word("state", state.as_str())),
+                ],
+            )
+        },
+        &json!({ "id": id.to_text(), "state": state }),
+    )
+}
+
+fn balance(member: Option<String>, household: Household, out: &Out<'_>) -> Result<()> {
+    let unit = household.community()?.genesis.unit.clone();
+    match member {
+        Some(member) => {
+            let who: HouseholdId = household.resolve_member(&member)?;
+            let amount = household.balances()?.of(&who);
+            let name = household.name_of(&who);
+            out.show(
+                || {
+                    out.t(
+                        "balance-of",
+                        &[("name", &name), ("amount", &amount.to_string()), ("unit", &unit)],
+                    )
+                },
+                &json!({ "household": who.to_text(), "name": name, "balance": amount.to_string(), "unit": unit }),
+            )
+        }
+        None => {
+            let sheet = household.balance_sheet()?;
+            let rows: Vec<_> = sheet
+                .iter()
+                .map(|(id, name, amount)| json!({ "household": id, "name": name, "balance": amount.to_string() }))
+                .collect();
+            out.show(
+                || {
+                    let mut text = out.t("balance-title", &[("unit", &unit)]);
+                    for (_, name, amount) in &sheet {
+                        text.push_str(&format!("\n  {}  {:>8}", fit(name, 28), amount.to_string()));
+                    }
+                    text
+                },
+                &json!({ "unit": unit, "balances": rows }),
+            )
+        }
+    }
+}
+
+fn matches(household: Household, out: &Out<'_>) -> Result<()> {
+    let found = household.matches()?;
+    let value: Vec<_> = found
+        .iter()
+        .map(|(request, offers)| json!({ "request": request, "offers": offers }))
+        .collect();
+    out.show(
+        || {
+            let mut text = out.t("match-title", &[]);
+            for (request, offers) in &found {
+                text.push_str(&format!(
+                    "\n\n{}  {}  ({})",
+                    request.id.short(),
+                    request.title,
+                    household.name_of(&request.owner)
+                ));
+                if offers.is_empty() {
+                    text.push_str(&format!("\n    {}", out.t("match-none", &[])));
+                }
+                for offer in offers {
+                    text.push_str(&format!(
+                        "\n    → {}  {}  ({})",
+                        offer.id.short(),
+                        offer.title,
+                        household.name_of(&offer.owner)
+                    ));
+                }
+            }
+            text
+        },
+        &value,
+    )
+}
+
+fn stats(household: Household, out: &Out<'_>) -> Result<()> {
+    let indicators = household.indicators()?;
+    let name = household.community()?.genesis.name.clone();
+    out.show(
+        || {
+            let mut lines = vec![
+                out.t("stats-title", &[("name", &name)]),
+                out.t("stats-members", &[("count", &indicators.members.to_string())]),
+                out.t("stats-active", &[("count", &indicators.active_households.to_string())]),
+                out.t("stats-offers", &[]),
+            ];
+            for (category, count) in &indicators.open_offers_by_category {
+                lines.push(format!("  {}  {count}", fit(category, 20)));
+            }
+            lines.push(out.t("stats-requests", &[]));
+            for (category, count) in &indicators.open_requests_by_category {
+                lines.push(format!("  {}  {count}", fit(category, 20)));
+            }
+            lines.push(out.t(
+                "stats-fulfilled",
+                &[
+                    ("done", &indicators.requests_fulfilled.to_string()),
+                    ("total", &indicators.requests_total.to_string()),
+                ],
+            ));
+            lines.push(out.t("stats-exchanges", &[]));
+            for (month, (count, volume)) in &indicators.exchanges_by_month {
+                lines.push(format!("  {month}  {count}  {volume}"));
+            }
+            lines.push(out.t(
+                "stats-events",
+                &[
+                    ("count", &indicators.events.to_string()),
+                    ("attendance", &indicators.attendance.to_string()),
+                ],
+            ));
+            lines.push(format!("{} {}", out.label("stats-has"), indicators.has.join(", ")));
+            lines.push(format!("{} {}", out.label("stats-lacks"), indicators.lacks.join(", ")));
+            lines.join("\n")
+        },
+        &indicators,
+    )
+}

@@ -1,0 +1,121 @@
+# English catalogue — maillage's second language.
+
+## Success
+init-done = Household "{ $name }" created. Id: { $id }
+    Next: `maillage community create NAME` or `maillage community join CODE`.
+community-created = Community "{ $name }" created. You are its steward.
+community-joined = Welcome to "{ $name }"!
+community-using = Current community: "{ $name }".
+invite-made = Invite code ({ $uses } use(s), valid until { $expires }):
+member-removed = { $name } is no longer a member.
+offer-added = Offer posted: { $id }
+request-added = Request posted: { $id }
+event-added = Event added: { $id }
+item-updated = Updated: { $id }
+item-closed = Closed: { $id }
+item-deleted = Deleted: { $id }
+rsvp-done = Answer recorded: { $answer }
+exchange-proposed = Exchange proposed: { $id }. { $with } needs to accept it.
+exchange-now = Exchange { $id }: { $state }
+exported = { $count } document(s) exported to { $path }
+imported = Imported the bundle from { $exporter }: { $changes } new change(s), { $known } already known, { $records } identity or membership record(s).
+import-refused-some = { $count } change(s) refused (invalid signature or author).
+device-revoked = Device { $id } revoked.
+nothing = Nothing to show.
+
+## Headings
+whoami-household = Household
+whoami-device = Device
+whoami-place = Place
+whoami-home = Home
+whoami-communities = Communities
+members-title = Members of "{ $name }"
+steward = steward
+balance-title = Balances in { $unit }
+balance-of = Balance of { $name }: { $amount } { $unit }
+match-title = Open requests and the offers that may answer them
+match-none = (no matching offer yet)
+stats-title = Indicators of "{ $name }"
+stats-members = Member households: { $count }
+stats-active = Active households (90 days): { $count }
+stats-offers = Open offers by category
+stats-requests = Open requests by category
+stats-fulfilled = Requests fulfilled: { $done } of { $total }
+stats-exchanges = Confirmed exchanges per month
+stats-events = Events: { $count }, attendance: { $attendance }
+stats-has = What the territory has
+stats-lacks = What it lacks
+field-description = Description
+field-category = Category
+field-kind = Kind
+field-place = Place
+field-price = Price
+field-until = Until
+field-state = State
+field-owner = Posted by
+field-start = Start
+field-end = End
+field-repeat = Repeats
+field-answers = Answers
+field-created = Created
+field-amount = Amount
+field-note = Note
+
+## States and kinds
+state-open = open
+state-promised = promised
+state-done = done
+state-withdrawn = withdrawn
+state-expired = expired
+state-matched = matched
+state-fulfilled = fulfilled
+state-scheduled = scheduled
+state-cancelled = cancelled
+state-proposed = proposed
+state-accepted = accepted
+state-confirmed = confirmed
+state-declined = declined
+state-invalid = invalid
+kind-give = give
+kind-lend = lend
+kind-sell = sell
+kind-service = service
+kind-space = space
+kind-ride = ride
+kind-group-buy = group purchase
+rsvp-yes = yes
+rsvp-no = no
+rsvp-maybe = maybe
+
+## Errors
+error-prefix = Error
+err-not-initialised = this home is not set up yet: run `maillage init --name NAME` first
+err-already-initialised = this home is already set up for "{ $name }"
+err-no-community = you are not in a community yet: run `maillage community create NAME` or `maillage community join CODE`
+err-unknown-id = no { $kind } matches "{ $text }"
+err-ambiguous-id = "{ $text }" matches several { $kind }s ({ $candidates }); type more characters
+err-unknown-member = no member matches "{ $text }" (give a household name or an id prefix)
+err-ambiguous-member = "{ $text }" matches several members ({ $candidates }); use an id prefix
+err-invalid = { $field }: { $problem }
+err-not-yours = only the household that posted this { $kind } can change it
+err-not-steward = only a steward of the community can do this
+err-credit-limit = this exchange would take { $who }'s balance to { $after }, below the community's limit of -{ $limit }
+err-invite = invalid invite code: { $reason }
+err-invite-refused = this invitation cannot be used: { $reason }
+err-bundle = bundle refused: { $reason }
+err-bundle-stranger = bundle refused: it was exported by a device of no household you share a community with
+err-store-locked = the store is in use by another maillage process (a running node?)
+err-disk-full = the disk is full: nothing was written; free some space and try again
+err-key-open = key file { $path } can be read by other users; run `chmod 600 { $path }` and try again
+err-key-damaged = key file { $path } is damaged ({ $reason }); restore it from a backup
+err-date = { $text } is not a valid date ({ $reason })
+
+## Field problems
+problem-empty = must not be empty
+problem-too-long = is { $found } characters long, the limit is { $max }
+problem-not-one-of = "{ $found }" is not one of: { $expected }
+problem-required = is required
+problem-out-of-range = must be between { $min } and { $max }
+problem-end-before-start = the end comes before the start
+problem-control-characters = contains control characters
+problem-transition = cannot go from "{ $from }" to "{ $to }"

@@ -1,0 +1,122 @@
+# Catalogue français — la langue première de maillage.
+# Partagé par la ligne de commande et (bientôt) la page web.
+
+## Réussites
+init-done = Foyer « { $name } » créé. Identifiant : { $id }
+    Prochaine étape : `maillage community create NOM` ou `maillage community join CODE`.
+community-created = Communauté « { $name } » créée. Vous en êtes l'intendant·e.
+community-joined = Bienvenue dans « { $name } » !
+community-using = Communauté active : « { $name } ».
+invite-made = Code d'invitation ({ $uses } utilisation(s), valable jusqu'au { $expires }) :
+member-removed = { $name } ne fait plus partie de la communauté.
+offer-added = Offre publiée : { $id }
+request-added = Demande publiée : { $id }
+event-added = Événement ajouté : { $id }
+item-updated = Modifié : { $id }
+item-closed = Clôturé : { $id }
+item-deleted = Supprimé : { $id }
+rsvp-done = Réponse enregistrée : { $answer }
+exchange-proposed = Échange proposé : { $id }. { $with } doit l'accepter.
+exchange-now = Échange { $id } : { $state }
+exported = { $count } document(s) exportés dans { $path }
+imported = Importé depuis le paquet de { $exporter } : { $changes } modification(s) nouvelle(s), { $known } déjà connue(s), { $records } enregistrement(s) d'adhésion ou d'identité.
+import-refused-some = { $count } modification(s) refusée(s) (signature ou auteur non valable).
+device-revoked = Appareil { $id } révoqué.
+nothing = Rien à afficher.
+
+## Titres
+whoami-household = Foyer
+whoami-device = Appareil
+whoami-place = Lieu
+whoami-home = Dossier
+whoami-communities = Communautés
+members-title = Membres de « { $name } »
+steward = intendant·e
+balance-title = Soldes en { $unit }
+balance-of = Solde de { $name } : { $amount } { $unit }
+match-title = Demandes ouvertes et offres qui pourraient y répondre
+match-none = (aucune offre correspondante pour l'instant)
+stats-title = Indicateurs de « { $name } »
+stats-members = Foyers membres : { $count }
+stats-active = Foyers actifs (90 jours) : { $count }
+stats-offers = Offres ouvertes par catégorie
+stats-requests = Demandes ouvertes par catégorie
+stats-fulfilled = Demandes satisfaites : { $done } sur { $total }
+stats-exchanges = Échanges confirmés par mois
+stats-events = Événements : { $count }, participations : { $attendance }
+stats-has = Ce que le territoire a
+stats-lacks = Ce qui lui manque
+field-description = Description
+field-category = Catégorie
+field-kind = Type
+field-place = Lieu
+field-price = Prix
+field-until = Jusqu'au
+field-state = État
+field-owner = Proposé par
+field-start = Début
+field-end = Fin
+field-repeat = Répétition
+field-answers = Réponses
+field-created = Créé le
+field-amount = Montant
+field-note = Note
+
+## États et types
+state-open = ouverte
+state-promised = promise
+state-done = terminée
+state-withdrawn = retirée
+state-expired = expirée
+state-matched = trouvée
+state-fulfilled = satisfaite
+state-scheduled = prévu
+state-cancelled = annulé
+state-proposed = proposé
+state-accepted = accepté
+state-confirmed = confirmé
+state-declined = refusé
+state-invalid = invalide
+kind-give = don
+kind-lend = prêt
+kind-sell = vente
+kind-service = service
+kind-space = lieu
+kind-ride = covoiturage
+kind-group-buy = achat groupé
+rsvp-yes = oui
+rsvp-no = non
+rsvp-maybe = peut-être
+
+## Erreurs
+error-prefix = Erreur
+err-not-initialised = ce dossier n'est pas encore un foyer maillage : lancez d'abord `maillage init --name NOM`
+err-already-initialised = ce dossier est déjà le foyer « { $name } »
+err-no-community = vous n'êtes dans aucune communauté : lancez `maillage community create NOM` ou `maillage community join CODE`
+err-unknown-id = aucun(e) { $kind } ne correspond à « { $text } »
+err-ambiguous-id = « { $text } » correspond à plusieurs { $kind } ({ $candidates }) : tapez plus de caractères
+err-unknown-member = aucun membre ne correspond à « { $text } » (donnez le nom du foyer ou le début de son identifiant)
+err-ambiguous-member = « { $text } » correspond à plusieurs membres ({ $candidates }) : utilisez le début de l'identifiant
+err-invalid = { $field } : { $problem }
+err-not-yours = seul le foyer qui l'a publié(e) peut modifier ce/cette { $kind }
+err-not-steward = seul·e un·e intendant·e de la communauté peut faire cela
+err-credit-limit = cet échange porterait le solde de { $who } à { $after }, sous la limite de -{ $limit } de la communauté
+err-invite = code d'invitation non valable : { $reason }
+err-invite-refused = cette invitation ne peut pas servir : { $reason }
+err-bundle = paquet refusé : { $reason }
+err-bundle-stranger = paquet refusé : il vient d'un appareil d'un foyer avec lequel vous ne partagez aucune communauté
+err-store-locked = la base de données est utilisée par un autre processus maillage (un nœud en marche ?)
+err-disk-full = le disque est plein : rien n'a été écrit ; libérez de la place et réessayez
+err-key-open = le fichier de clé { $path } est lisible par d'autres utilisateurs : lancez `chmod 600 { $path }` puis réessayez
+err-key-damaged = le fichier de clé { $path } est endommagé ({ $reason }) : restaurez-le depuis une sauvegarde
+err-date = { $text } n'est pas une date valable ({ $reason })
+
+## Problèmes de champ
+problem-empty = ne doit pas être vide
+problem-too-long = fait { $found } caractères, la limite est { $max }
+problem-not-one-of = « { $found } » n'est pas parmi : { $expected }
+problem-required = est obligatoire
+problem-out-of-range = doit être entre { $min } et { $max }
+problem-end-before-start = la fin est avant le début
+problem-control-characters = contient des caractères de contrôle
+problem-transition = impossible de passer de « { $from } » à « { $to } »

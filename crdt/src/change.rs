@@ -92,6 +92,10 @@ pub enum ChangeRejected {
     NotAMember { household: HouseholdId },
     #[error("an exchange party may only write its own marks")]
     OutsideOwnMarks { household: HouseholdId },
+    #[error("this exchange action was not allowed in the state it was made from")]
+    ExchangeOutOfTurn { household: HouseholdId },
+    #[error("the change depends on changes this node does not have yet")]
+    MissingDependencies,
 }
 
 /// A change that passed [`verify_change`], with who made it.
@@ -123,15 +127,17 @@ pub fn verify_change(
         return Err(ChangeRejected::HeaderMismatch);
     }
     header.check().map_err(ChangeRejected::BadHeader)?;
-    let change = Change::from_bytes(signed.change.clone()).map_err(|_| ChangeRejected::Malformed)?;
+    let change = parse_canonical_change(&signed.change)?;
     verify_digest(
         &signed.signer.0,
         &change_digest(&signed.doc, &change.hash()),
         &signed.signature,
     )
     .map_err(|_| ChangeRejected::BadSignature)?;
-    // automerge change times are seconds; registry times are milliseconds.
-    let at_ms = change.timestamp().saturating_mul(1000);
+    // automerge change times are whole seconds, registry times milliseconds:
+    // take the last millisecond of the change's second, so a change made in
+    // the same second as a revocation counts as after it.
+    let at_ms = change.timestamp().saturating_mul(1000).saturating_add(999);
     let household = registry
         .household_of(&signed.signer, at_ms)
         .map_err(|problem| match problem {
@@ -141,15 +147,12 @@ pub fn verify_change(
     if !header.writers().contains(&household) {
         return Err(ChangeRejected::NotAWriter { household });
     }
-    match header.community {
-        Some(community) => {
-            let is_member = registry.community(&community).is_some_and(|c| c.is_member(&household));
-            if !is_member {
-                return Err(ChangeRejected::NotAMember { household });
-            }
+    // A profile belongs to no community; its household being known is enough.
+    if let Some(community) = header.community {
+        let is_member = registry.community(&community).is_some_and(|c| c.is_member(&household));
+        if !is_member {
+            return Err(ChangeRejected::NotAMember { household });
         }
-        // A profile needs no community, but its household must be known.
-        None => {}
     }
     if header.kind == DocKind::Exchange && !only_touches_own_marks(&change, &household) {
         return Err(ChangeRejected::OutsideOwnMarks { household });
@@ -159,6 +162,27 @@ pub fn verify_change(
         household,
         signed: signed.clone(),
     })
+}
+
+/// Parses a change, accepting only the one canonical encoding of it.
+///
+/// automerge's parser is lenient in two ways that matter here: it does not
+/// check the chunk checksum (so bytes 4–7 can be altered and the hash, which
+/// is computed from the data, still matches the signature), and it inflates
+/// compressed chunks without a size limit (so a change far over
+/// [`MAX_CHANGE_BYTES`] could arrive compressed under it). Refusing anything
+/// but an uncompressed change chunk whose checksum matches its hash closes both.
+fn parse_canonical_change(bytes: &[u8]) -> Result<Change, ChangeRejected> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    const CHANGE_CHUNK: u8 = 1;
+    if bytes.len() < 9 || bytes[..4] != MAGIC || bytes[8] != CHANGE_CHUNK {
+        return Err(ChangeRejected::Malformed);
+    }
+    let change = Change::from_bytes(bytes.to_vec()).map_err(|_| ChangeRejected::Malformed)?;
+    if bytes[4..8] != change.hash().0[..4] || change.raw_bytes() != bytes {
+        return Err(ChangeRejected::Malformed);
+    }
+    Ok(change)
 }
 
 /// The key under which a party of an exchange records one of its marks.

@@ -17,10 +17,10 @@
 //! When marks conflict (a cancel made concurrently with a confirm), refusal
 //! wins: money only moves when nothing says it should not.
 
-use automerge::{ReadDoc, ScalarValue, Value, transaction::Transactable};
+use automerge::{Change, ChangeHash, ReadDoc, ScalarValue, Value, transaction::Transactable};
 use serde::Serialize;
 
-use crate::change::{SignedChange, exchange_mark_key};
+use crate::change::{ChangeRejected, SignedChange, exchange_mark_key};
 use crate::document::{DocError, Document, Writer};
 use crate::header::{DocHeader, DocKind};
 use crate::ids::HouseholdId;
@@ -70,6 +70,12 @@ pub enum ExchangeAction {
 }
 
 impl ExchangeAction {
+    fn from_mark(mark: &str) -> Option<Self> {
+        [Self::Propose, Self::Accept, Self::Decline, Self::Cancel, Self::Confirm]
+            .into_iter()
+            .find(|a| a.mark() == mark)
+    }
+
     fn mark(self) -> &'static str {
         match self {
             ExchangeAction::Propose => "proposed",
@@ -90,14 +96,19 @@ pub struct ExchangeMarks {
 
 impl ExchangeMarks {
     pub fn read(document: &Document) -> Result<Self, DocError> {
+        Self::read_at(document, None)
+    }
+
+    /// The marks as they stood at `heads` (`None`: now).
+    pub fn read_at(document: &Document, heads: Option<&[ChangeHash]>) -> Result<Self, DocError> {
         let header = document.header();
         let terms = header.terms.as_ref().ok_or(DocError::Shape {
             kind: "exchange",
             reason: "no terms".into(),
         })?;
         Ok(ExchangeMarks {
-            proposer: read_party(document, &header.owner),
-            counterparty: read_party(document, &terms.counterparty),
+            proposer: read_party(document, &header.owner, heads),
+            counterparty: read_party(document, &terms.counterparty, heads),
         })
     }
 
@@ -128,12 +139,14 @@ impl ExchangeMarks {
     }
 }
 
-fn read_party(document: &Document, party: &HouseholdId) -> PartyMarks {
+fn read_party(document: &Document, party: &HouseholdId, heads: Option<&[ChangeHash]>) -> PartyMarks {
     let get = |mark: &str| -> Option<i64> {
-        match document
-            .automerge()
-            .get(automerge::ROOT, exchange_mark_key(party, mark))
-        {
+        let key = exchange_mark_key(party, mark);
+        let value = match heads {
+            Some(heads) => document.automerge().get_at(automerge::ROOT, key, heads),
+            None => document.automerge().get(automerge::ROOT, key),
+        };
+        match value {
             Ok(Some((Value::Scalar(scalar), _))) => match scalar.as_ref() {
                 ScalarValue::Int(value) | ScalarValue::Timestamp(value) => Some(*value),
                 _ => None,
@@ -148,6 +161,45 @@ fn read_party(document: &Document, party: &HouseholdId) -> PartyMarks {
         cancelled: get("cancelled"),
         confirmed: get("confirmed"),
     }
+}
+
+/// Checks, before `change` is applied, that every mark it writes is an
+/// action its party was allowed to take in the state the change was made
+/// from (the state at its dependencies). [`crate::verify_change`] already
+/// confined the change to the party's own keys; this stops a party from
+/// writing, say, a `cancelled` mark *after* seeing the exchange confirmed,
+/// which the derived state would otherwise honour. Marks made concurrently
+/// are not ordered by this check, and resolve by [`ExchangeMarks::state`].
+///
+/// `document` must hold every dependency of `change`.
+pub fn check_causal(document: &Document, change: &Change, party: &HouseholdId) -> Result<(), ChangeRejected> {
+    let out_of_turn = || ChangeRejected::ExchangeOutOfTurn { household: *party };
+    let deps = change.deps();
+    if deps
+        .iter()
+        .any(|dep| document.automerge().get_change_by_hash(dep).is_none())
+    {
+        return Err(ChangeRejected::MissingDependencies);
+    }
+    let marks = ExchangeMarks::read_at(document, Some(deps)).map_err(|_| out_of_turn())?;
+    let prefix = format!("{}.", party.to_text());
+    for op in change.decode().operations {
+        let automerge::legacy::Key::Map(key) = &op.key else {
+            return Err(out_of_turn());
+        };
+        let is_time = matches!(
+            op.action,
+            automerge::legacy::OpType::Put(ScalarValue::Int(_) | ScalarValue::Timestamp(_))
+        );
+        let action = key.strip_prefix(prefix.as_str()).and_then(ExchangeAction::from_mark);
+        match action {
+            Some(action) if is_time => {
+                check_action(document.header(), &marks, party, action).map_err(|_| out_of_turn())?;
+            }
+            _ => return Err(out_of_turn()),
+        }
+    }
+    Ok(())
 }
 
 /// Why a party may not take an action now.
@@ -175,7 +227,15 @@ pub fn check_action(
         ExchangeAction::Propose => is_proposer && marks.proposer.proposed.is_none(),
         ExchangeAction::Accept | ExchangeAction::Decline => !is_proposer && state == ExchangeState::Proposed,
         ExchangeAction::Cancel => matches!(state, ExchangeState::Proposed | ExchangeState::Accepted),
-        ExchangeAction::Confirm => state == ExchangeState::Accepted,
+        // Each party may confirm once; the ledger counts the exchange once.
+        ExchangeAction::Confirm => {
+            let own = if is_proposer {
+                &marks.proposer
+            } else {
+                &marks.counterparty
+            };
+            state == ExchangeState::Accepted || (state == ExchangeState::Confirmed && own.confirmed.is_none())
+        }
     };
     if allowed {
         return Ok(());

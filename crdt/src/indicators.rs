@@ -97,9 +97,9 @@ pub fn compute(members: usize, facts: &[Fact], now_ms: i64, month_of: impl Fn(i6
         }
     }
     indicators.active_households = active.len();
-    if indicators.requests_total > 0 {
-        indicators.fulfilled_percent = Some((indicators.requests_fulfilled * 100 / indicators.requests_total) as u32);
-    }
+    indicators.fulfilled_percent = (indicators.requests_fulfilled * 100)
+        .checked_div(indicators.requests_total)
+        .map(|percent| percent as u32);
     indicators.has = indicators.open_offers_by_category.keys().cloned().collect();
     indicators.lacks = indicators
         .open_requests_by_category

@@ -16,12 +16,7 @@
 //! use maillage_crdt::{SecretKey, DeviceCert, Record, Registry};
 //! let root = SecretKey::from_bytes(&[1; 32]);
 //! let device = SecretKey::from_bytes(&[2; 32]);
-//! let cert = root.sign(DeviceCert {
-//!     household: root.household_id(),
-//!     device: device.device_id(),
-//!     label: "cuisine".into(),
-//!     issued_at: 0,
-//! }).unwrap();
+//! let cert = DeviceCert::issue(&root, &device, "cuisine", 0).unwrap();
 //! let record = Record::DeviceCert(cert);
 //! record.verify_self().unwrap();
 //! let registry = Registry::from_records([record]);

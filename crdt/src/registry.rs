@@ -17,12 +17,42 @@ use crate::ids::{CommunityId, DeviceId, HouseholdId, RecordId, tagged_hash};
 use crate::sign::{Sig, SignatureError, Signed, Statement, verify_digest};
 
 /// A household root key certifies one of its devices.
+///
+/// The device countersigns (`consent`): without it, any household could
+/// certify someone else's device key and claim its changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceCert {
     pub household: HouseholdId,
     pub device: DeviceId,
     pub label: String,
     pub issued_at: i64,
+    /// The device key's signature over [`device_consent_digest`].
+    pub consent: Sig,
+}
+
+/// What a device signs to agree to act for `household`.
+pub fn device_consent_digest(household: &HouseholdId, device: &DeviceId) -> [u8; 32] {
+    tagged_hash("maillage/device-consent/1", &[&household.0, &device.0])
+}
+
+impl DeviceCert {
+    /// A certificate for `device` by the household `root`, with the device's consent.
+    pub fn issue(
+        root: &crate::sign::SecretKey,
+        device: &crate::sign::SecretKey,
+        label: &str,
+        issued_at: i64,
+    ) -> Result<Signed<DeviceCert>, SignatureError> {
+        let household = root.household_id();
+        let consent = device.sign_digest(&device_consent_digest(&household, &device.device_id()));
+        root.sign(DeviceCert {
+            household,
+            device: device.device_id(),
+            label: label.to_owned(),
+            issued_at,
+            consent,
+        })
+    }
 }
 impl Statement for DeviceCert {
     const DOMAIN: &'static str = "maillage/device-cert/1";
@@ -106,6 +136,9 @@ pub fn invite_proof_digest(community: &CommunityId, invite: &RecordId, household
 }
 
 /// Any record a node keeps and passes on.
+// Records are few (a handful per household) and mostly travel encoded, so
+// the size difference between variants costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Record {
     DeviceCert(Signed<DeviceCert>),
@@ -124,6 +157,10 @@ pub enum RecordError {
     Signature(#[from] SignatureError),
     #[error("a device certificate must be signed by the household's own root key")]
     CertNotByHousehold,
+    #[error("a device certificate must carry the device's own consent")]
+    NoDeviceConsent,
+    #[error("a join record cannot predate its invitation")]
+    JoinBeforeInvite,
     #[error("a join record must be signed by one of the joining household's devices")]
     JoinNotByJoiner,
     #[error("the invitation proof in a join record is invalid")]
@@ -157,6 +194,8 @@ impl Record {
                 if s.signer != s.body.household.0 {
                     return Err(RecordError::CertNotByHousehold);
                 }
+                let digest = device_consent_digest(&s.body.household, &s.body.device);
+                verify_digest(&s.body.device.0, &digest, &s.body.consent).map_err(|_| RecordError::NoDeviceConsent)?;
             }
             Record::DeviceRevocation(s) => {
                 s.verify()?;
@@ -174,6 +213,9 @@ impl Record {
                 let digest = invite_proof_digest(&s.body.community, &invite_id, &s.body.household);
                 verify_digest(&s.body.invite.body.invite_key, &digest, &s.body.invite_proof)
                     .map_err(|_| RecordError::BadInviteProof)?;
+                if s.body.joined_at < s.body.invite.body.created_at {
+                    return Err(RecordError::JoinBeforeInvite);
+                }
             }
         }
         Ok(())
@@ -258,23 +300,23 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Builds the registry from records already checked with
-    /// [`Record::verify_self`]. Unverifiable records must not be passed in.
+    /// Builds the registry from records. Records that fail
+    /// [`Record::verify_self`] are left out: a registry only ever reasons
+    /// about signed facts, whoever calls it.
     pub fn from_records(records: impl IntoIterator<Item = Record>) -> Self {
         let mut registry = Registry::default();
-        for record in records {
-            registry.records.insert(record.id(), record);
-        }
-        registry.derive();
+        registry.insert(records);
         registry
     }
 
-    /// Adds verified records and derives again; returns the ids that were new.
+    /// Adds records (unverifiable ones are skipped) and derives again;
+    /// returns the ids that were new.
     pub fn insert(&mut self, records: impl IntoIterator<Item = Record>) -> Vec<RecordId> {
         let mut added = Vec::new();
         for record in records {
             let id = record.id();
-            if self.records.insert(id, record).is_none() {
+            if !self.records.contains_key(&id) && record.verify_self().is_ok() {
+                self.records.insert(id, record);
                 added.push(id);
             }
         }
@@ -488,6 +530,7 @@ impl Registry {
                 refused_joins.insert(body.household, refusal);
             }
         }
+        refused_joins.retain(|household, _| !members.contains_key(household));
         for household in removed.keys() {
             members.remove(household);
         }

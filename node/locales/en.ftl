@@ -119,3 +119,23 @@ problem-out-of-range = must be between { $min } and { $max }
 problem-end-before-start = the end comes before the start
 problem-control-characters = contains control characters
 problem-transition = cannot go from "{ $from }" to "{ $to }"
+
+## Field names (in error messages)
+fieldname-title = title
+fieldname-description = description
+fieldname-category = category
+fieldname-place = place
+fieldname-price = price
+fieldname-state = state
+fieldname-name = name
+fieldname-unit = unit
+fieldname-seats = seats
+fieldname-ride = ride
+fieldname-group_buy = group purchase
+fieldname-target = target
+fieldname-note = note
+fieldname-end = end
+fieldname-people = people
+fieldname-exchange = exchange
+fieldname-from = from
+fieldname-to = to

@@ -120,3 +120,23 @@ problem-out-of-range = doit être entre { $min } et { $max }
 problem-end-before-start = la fin est avant le début
 problem-control-characters = contient des caractères de contrôle
 problem-transition = impossible de passer de « { $from } » à « { $to } »
+
+## Noms de champ (dans les messages d'erreur)
+fieldname-title = titre
+fieldname-description = description
+fieldname-category = catégorie
+fieldname-place = lieu
+fieldname-price = prix
+fieldname-state = état
+fieldname-name = nom
+fieldname-unit = unité
+fieldname-seats = places
+fieldname-ride = trajet
+fieldname-group_buy = achat groupé
+fieldname-target = objectif
+fieldname-note = note
+fieldname-end = fin
+fieldname-people = personnes
+fieldname-exchange = échange
+fieldname-from = départ
+fieldname-to = arrivée

@@ -235,13 +235,7 @@ impl Household {
         let root = keys::generate();
         let device = keys::generate();
         let household = root.household_id();
-        let cert = root
-            .sign(DeviceCert {
-                household,
-                device: device.device_id(),
-                label: hostname(),
-                issued_at: now_ms(),
-            })
+        let cert = DeviceCert::issue(&root, &device, &hostname(), now_ms())
             .map_err(|e| HouseholdError::Document(e.to_string()))?;
         let mut store = Store::open(&home.store_path())?;
         store.ingest(vec![Record::DeviceCert(cert)], vec![])?;

@@ -20,7 +20,7 @@ use maillage_crdt::{
     ChangeRejected, CommunityId, DocHeader, DocId, DocKind, Document, HouseholdId, Record, RecordId, Registry, Sig,
     SignedChange, verify_change,
 };
-use maillage_crdt::{DeviceId, document::MAX_DOCUMENT_BYTES};
+use maillage_crdt::{DeviceId, document::MAX_DOCUMENT_BYTES, exchange};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
@@ -43,12 +43,17 @@ const SNAPSHOTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("snaps
 /// `summaries-1`: what listings show, derived from each document after every
 /// change. Key: doc id. Value: postcard `Summary`.
 const SUMMARIES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("summaries-1");
+/// Key of `by-recency-1`: (kind code, community, u64::MAX − updated ms, doc id).
+type RecencyKey = (u8, &'static [u8; 32], u64, &'static [u8; 32]);
+/// Key of `by-category-1` and `by-state-1`: (kind code, community, word, u64::MAX − updated ms, doc id).
+type WordKey = (u8, &'static [u8; 32], &'static str, u64, &'static [u8; 32]);
+
 /// `by-recency-1`: Key: (kind code, community id or zeros, u64::MAX − updated ms, doc id).
-const BY_RECENCY: TableDefinition<(u8, &[u8; 32], u64, &[u8; 32]), ()> = TableDefinition::new("by-recency-1");
+const BY_RECENCY: TableDefinition<RecencyKey, ()> = TableDefinition::new("by-recency-1");
 /// `by-category-1`: Key: (kind code, community, category, u64::MAX − updated ms, doc id).
-const BY_CATEGORY: TableDefinition<(u8, &[u8; 32], &str, u64, &[u8; 32]), ()> = TableDefinition::new("by-category-1");
+const BY_CATEGORY: TableDefinition<WordKey, ()> = TableDefinition::new("by-category-1");
 /// `by-state-1`: Key: (kind code, community, stored state, u64::MAX − updated ms, doc id).
-const BY_STATE: TableDefinition<(u8, &[u8; 32], &str, u64, &[u8; 32]), ()> = TableDefinition::new("by-state-1");
+const BY_STATE: TableDefinition<WordKey, ()> = TableDefinition::new("by-state-1");
 
 /// The layout version written in `meta-1`; a store with another version is
 /// refused rather than misread.
@@ -256,7 +261,9 @@ impl Store {
         report: &mut ApplyReport,
     ) -> Result<(), StoreError> {
         let id = header.id();
-        let mut fresh = Vec::new();
+        let mut document: Option<Document> = None;
+        let mut size = 0;
+        let mut fresh: Vec<(Change, SignedChange)> = Vec::new();
         for signed in changes {
             let verified = match verify_change(&signed, &header, registry) {
                 Ok(verified) => verified,
@@ -267,29 +274,49 @@ impl Store {
             };
             let hash = verified.change.hash();
             let duplicate = tables.known.get((&id.0, &hash.0)).map_err(dberr)?.is_some()
-                || fresh
-                    .iter()
-                    .any(|(change, _): &(Change, SignedChange)| change.hash() == hash);
+                || fresh.iter().any(|(change, _)| change.hash() == hash);
             if duplicate {
                 report.duplicates += 1;
-            } else {
-                fresh.push((verified.change, verified.signed));
+                continue;
             }
+            // Load the document once, on the first new change.
+            let document = match &mut document {
+                Some(document) => document,
+                None => {
+                    size = document_size(tables, &id)?;
+                    document.insert(load_document(tables, &header)?)
+                }
+            };
+            if size + signed.change.len() > MAX_DOCUMENT_BYTES {
+                report.rejected.push((
+                    id,
+                    ChangeRejected::TooLarge {
+                        size: size + signed.change.len(),
+                    },
+                ));
+                continue;
+            }
+            if header.kind == DocKind::Exchange
+                && let Err(rejected) = exchange::check_causal(document, &verified.change, &verified.household)
+            {
+                report.rejected.push((id, rejected));
+                continue;
+            }
+            // Applied one at a time, so that the next change's checks see this one.
+            document
+                .apply(vec![verified.change.clone()])
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            size += signed.change.len();
+            fresh.push((verified.change, verified.signed));
         }
-        if fresh.is_empty() {
+        let Some(mut document) = document.filter(|_| !fresh.is_empty()) else {
             return Ok(());
-        }
+        };
         if tables.headers.get(&id.0).map_err(dberr)?.is_none() {
             tables
                 .headers
                 .insert(&id.0, header.encode().as_slice())
                 .map_err(dberr)?;
-        }
-        let mut document = load_document(tables, &header)?;
-        let size: usize = document_size(tables, &id)? + fresh.iter().map(|(_, s)| s.change.len()).sum::<usize>();
-        if size > MAX_DOCUMENT_BYTES {
-            report.rejected.push((id, ChangeRejected::TooLarge { size }));
-            return Ok(());
         }
         let mut next_seq = last_seq(tables, &id)? + 1;
         for (change, signed) in &fresh {
@@ -304,11 +331,8 @@ impl Store {
             next_seq += 1;
         }
         report.applied += fresh.len();
-        document
-            .apply(fresh.into_iter().map(|(change, _)| change).collect())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.refresh_summary(tables, &mut document)?;
-        if next_seq - 1 >= COMPACT_AFTER {
+        if next_seq > COMPACT_AFTER {
             compact(tables, &mut document)?;
         }
         report.touched.insert(id);
@@ -569,9 +593,9 @@ struct Tables<'txn> {
     known: redb::Table<'txn, (&'static [u8; 32], &'static [u8; 32]), u64>,
     snapshots: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
     summaries: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
-    by_recency: redb::Table<'txn, (u8, &'static [u8; 32], u64, &'static [u8; 32]), ()>,
-    by_category: redb::Table<'txn, (u8, &'static [u8; 32], &'static str, u64, &'static [u8; 32]), ()>,
-    by_state: redb::Table<'txn, (u8, &'static [u8; 32], &'static str, u64, &'static [u8; 32]), ()>,
+    by_recency: redb::Table<'txn, RecencyKey, ()>,
+    by_category: redb::Table<'txn, WordKey, ()>,
+    by_state: redb::Table<'txn, WordKey, ()>,
 }
 
 impl<'txn> Tables<'txn> {

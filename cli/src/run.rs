@@ -371,18 +371,11 @@ fn item(command: ItemCommand, kind: DocKind, mut household: Household, out: &Out
                 category: category.map(|c| maillage_crdt::items::normalize_category(&c)),
                 state,
                 owner: mine.then(|| household.id()),
-                limit: None,
+                offer_kind: offer_kind_filter.map(|k| offer_kind(k).as_str().to_owned()),
+                limit,
                 ..Query::default()
             };
-            let wanted_kind = offer_kind_filter.map(|k| offer_kind(k).as_str().to_owned());
-            let mut found: Vec<_> = household
-                .list(query, search.as_deref(), all)?
-                .into_iter()
-                .filter(|s| wanted_kind.is_none() || s.offer_kind == wanted_kind)
-                .collect();
-            if let Some(limit) = limit {
-                found.truncate(limit);
-            }
+            let found = household.list(query, search.as_deref(), all)?;
             out.show(
                 || {
                     if found.is_empty() {

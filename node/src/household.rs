@@ -876,29 +876,28 @@ impl Household {
     /// never shown; `search` matches without case or accents.
     pub fn list(&self, mut query: Query, search: Option<&str>, include_closed: bool) -> Result<Vec<Summary>> {
         query.community = Some(self.current_community()?);
-        let limit = query.limit.take();
         let needle = search.map(search_fold);
         let now = now_ms();
-        let mut found: Vec<Summary> = self
-            .store
-            .list(&query)?
+        let explicit_state = query.state.is_some();
+        // Every filter runs inside the store's index walk, so a page stops
+        // reading as soon as it is full.
+        let keep = |s: &Summary| {
+            s.valid
+                && !s.deleted
+                && needle.as_ref().is_none_or(|needle| s.search.contains(needle.as_str()))
+                && (include_closed || explicit_state || is_active(s, now))
+        };
+        let found = self.store.list_where(&query, keep)?;
+        Ok(found
             .into_iter()
-            .filter(|s| s.valid && !s.deleted)
-            .filter(|s| needle.as_ref().is_none_or(|needle| s.search.contains(needle.as_str())))
-            .filter(|s| include_closed || query.state.is_some() || is_active(s, now))
             .map(|mut s| {
-                if s.until.is_some_and(|until| until < now)
-                    && matches!(s.state.as_str(), "open" | "promised" | "matched")
-                {
+                let past = s.until.is_some_and(|until| until < now);
+                if past && matches!(s.state.as_str(), "open" | "promised" | "matched") {
                     s.state = "expired".into();
                 }
                 s
             })
-            .collect();
-        if let Some(limit) = limit {
-            found.truncate(limit);
-        }
-        Ok(found)
+            .collect())
     }
 
     // ----- events -------------------------------------------------------------

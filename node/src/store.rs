@@ -129,6 +129,8 @@ pub struct Query {
     pub category: Option<String>,
     pub state: Option<String>,
     pub owner: Option<HouseholdId>,
+    /// For offers (and requests naming one): the offer kind, e.g. `lend`.
+    pub offer_kind: Option<String>,
     pub limit: Option<usize>,
 }
 
@@ -462,57 +464,72 @@ impl Store {
 
     /// Summaries matching `query`, newest first, using the narrowest index.
     pub fn list(&self, query: &Query) -> Result<Vec<Summary>, StoreError> {
+        self.list_where(query, |_| true)
+    }
+
+    /// Like [`Store::list`], keeping only summaries for which `keep` holds.
+    /// With a kind and a community the index is walked lazily and the walk
+    /// stops at `query.limit`: a page of 50 reads about 50 summaries, however
+    /// many the category holds.
+    pub fn list_where(&self, query: &Query, keep: impl Fn(&Summary) -> bool) -> Result<Vec<Summary>, StoreError> {
         let read = self.db.begin_read().map_err(dberr)?;
         let summaries = read.open_table(SUMMARIES).map_err(dberr)?;
         let limit = query.limit.unwrap_or(usize::MAX);
-        let mut ids: Vec<DocId> = Vec::new();
-        match (query.kind, query.community) {
-            (Some(kind), Some(community)) => {
-                let c = &community.0;
-                if let Some(category) = &query.category {
-                    let table = read.open_table(BY_CATEGORY).map_err(dberr)?;
-                    let range = (kind.code(), c, category.as_str(), 0, &[0; 32])
-                        ..=(kind.code(), c, category.as_str(), u64::MAX, &[255; 32]);
-                    for row in table.range(range).map_err(dberr)? {
-                        ids.push(DocId(*row.map_err(dberr)?.0.value().4));
-                    }
-                } else if let Some(state) = &query.state {
-                    let table = read.open_table(BY_STATE).map_err(dberr)?;
-                    let range = (kind.code(), c, state.as_str(), 0, &[0; 32])
-                        ..=(kind.code(), c, state.as_str(), u64::MAX, &[255; 32]);
-                    for row in table.range(range).map_err(dberr)? {
-                        ids.push(DocId(*row.map_err(dberr)?.0.value().4));
-                    }
-                } else {
-                    let table = read.open_table(BY_RECENCY).map_err(dberr)?;
-                    let range = (kind.code(), c, 0, &[0; 32])..=(kind.code(), c, u64::MAX, &[255; 32]);
-                    for row in table.range(range).map_err(dberr)? {
-                        ids.push(DocId(*row.map_err(dberr)?.0.value().3));
-                    }
-                }
-            }
-            _ => {
-                for row in summaries.iter().map_err(dberr)? {
-                    ids.push(DocId(*row.map_err(dberr)?.0.value()));
-                }
-            }
-        }
         let mut found = Vec::new();
-        for id in ids {
-            let Some(bytes) = summaries.get(&id.0).map_err(dberr)? else {
-                continue;
-            };
-            let summary: Summary = postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a summary"))?;
-            if query.matches(&summary) {
-                found.push(summary);
-                if found.len() >= limit && (query.kind.is_some() && query.community.is_some()) {
-                    break;
+        // Returns false once the page is full.
+        let mut visit = |id: &[u8; 32]| -> Result<bool, StoreError> {
+            if let Some(bytes) = summaries.get(id).map_err(dberr)? {
+                let summary: Summary = postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a summary"))?;
+                if query.matches(&summary) && keep(&summary) {
+                    found.push(summary);
                 }
             }
-        }
-        if query.kind.is_none() || query.community.is_none() {
+            Ok(found.len() < limit)
+        };
+        let (Some(kind), Some(community)) = (query.kind, query.community) else {
+            for row in summaries.iter().map_err(dberr)? {
+                let id = *row.map_err(dberr)?.0.value();
+                let Some(bytes) = summaries.get(&id).map_err(dberr)? else {
+                    continue;
+                };
+                let summary: Summary = postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a summary"))?;
+                if query.matches(&summary) && keep(&summary) {
+                    found.push(summary);
+                }
+            }
             found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
             found.truncate(limit);
+            return Ok(found);
+        };
+        let (code, c) = (kind.code(), &community.0);
+        let word_index = match (&query.category, &query.state) {
+            (Some(category), _) => Some((BY_CATEGORY, category.as_str())),
+            (None, Some(state)) => Some((BY_STATE, state.as_str())),
+            (None, None) => None,
+        };
+        match word_index {
+            Some((definition, word)) => {
+                let table = read.open_table(definition).map_err(dberr)?;
+                for row in table
+                    .range((code, c, word, 0, &[0; 32])..=(code, c, word, u64::MAX, &[255; 32]))
+                    .map_err(dberr)?
+                {
+                    if !visit(row.map_err(dberr)?.0.value().4)? {
+                        break;
+                    }
+                }
+            }
+            None => {
+                let table = read.open_table(BY_RECENCY).map_err(dberr)?;
+                for row in table
+                    .range((code, c, 0, &[0; 32])..=(code, c, u64::MAX, &[255; 32]))
+                    .map_err(dberr)?
+                {
+                    if !visit(row.map_err(dberr)?.0.value().3)? {
+                        break;
+                    }
+                }
+            }
         }
         Ok(found)
     }
@@ -583,6 +600,10 @@ impl Query {
                 .is_none_or(|category| &summary.category == category)
             && self.state.as_ref().is_none_or(|state| &summary.state == state)
             && self.owner.is_none_or(|owner| summary.owner == owner)
+            && self
+                .offer_kind
+                .as_ref()
+                .is_none_or(|kind| summary.offer_kind.as_ref() == Some(kind))
     }
 }
 

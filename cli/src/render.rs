@@ -73,6 +73,26 @@ fn validation(error: &ValidationError, catalog: &Catalog) -> String {
     )
 }
 
+fn bundle(error: &maillage_protocol::BundleError, catalog: &Catalog) -> String {
+    use maillage_protocol::BundleError as B;
+    match error {
+        B::NotABundle => catalog.t("bundle-not-a-bundle", &[]),
+        B::UnsupportedVersion(_) => catalog.t("bundle-version", &[]),
+        B::TooLarge => catalog.t("bundle-too-large", &[]),
+        B::Damaged(reason) => catalog.t("bundle-damaged", &[("reason", reason)]),
+        B::BadSignature => catalog.t("bundle-bad-signature", &[]),
+        other => other.to_string(),
+    }
+}
+
+fn io(error: &std::io::Error, catalog: &Catalog) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => catalog.t("io-not-found", &[]),
+        std::io::ErrorKind::PermissionDenied => catalog.t("io-permission", &[]),
+        _ => error.to_string(),
+    }
+}
+
 /// The one line a user sees for an error, in their language when we have it.
 pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
     if let Some(error) = error.downcast_ref::<HouseholdError>() {
@@ -81,17 +101,24 @@ pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
             E::NotInitialised => catalog.t("err-not-initialised", &[]),
             E::AlreadyInitialised(name) => catalog.t("err-already-initialised", &[("name", name)]),
             E::NoCommunity => catalog.t("err-no-community", &[]),
-            E::UnknownId { kind, text } => catalog.t("err-unknown-id", &[("kind", kind), ("text", text)]),
+            E::UnknownId { kind, text } => catalog.t(
+                "err-unknown-id",
+                &[("kind", &catalog.word("doc", kind)), ("text", text)],
+            ),
             E::AmbiguousId { kind, text, candidates } => catalog.t(
                 "err-ambiguous-id",
-                &[("kind", kind), ("text", text), ("candidates", candidates)],
+                &[
+                    ("kind", &catalog.word("doc", kind)),
+                    ("text", text),
+                    ("candidates", candidates),
+                ],
             ),
             E::UnknownMember(text) => catalog.t("err-unknown-member", &[("text", text)]),
             E::AmbiguousMember { text, candidates } => {
                 catalog.t("err-ambiguous-member", &[("text", text), ("candidates", candidates)])
             }
             E::Invalid(invalid) => validation(invalid, catalog),
-            E::NotYours(kind) => catalog.t("err-not-yours", &[("kind", kind)]),
+            E::NotYours(kind) => catalog.t("err-not-yours", &[("kind", &catalog.word("doc", kind))]),
             E::NotSteward => catalog.t("err-not-steward", &[]),
             E::CreditLimit { who, after, limit } => catalog.t(
                 "err-credit-limit",
@@ -103,7 +130,11 @@ pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
             ),
             E::Invite(reason) => catalog.t("err-invite", &[("reason", &reason.to_string())]),
             E::InviteRefused(reason) => catalog.t("err-invite-refused", &[("reason", reason)]),
-            E::Bundle(reason) => catalog.t("err-bundle", &[("reason", &reason.to_string())]),
+            E::Bundle(reason) => catalog.t("err-bundle", &[("reason", &bundle(reason, catalog))]),
+            E::JoinRefused { community, reason } => {
+                catalog.t("err-join-refused", &[("name", community), ("reason", reason)])
+            }
+            E::File { path, source } => catalog.t("err-file", &[("path", path), ("reason", &io(source, catalog))]),
             E::BundleContent(reason) => catalog.t("err-bundle", &[("reason", reason)]),
             E::BundleFromStranger => catalog.t("err-bundle-stranger", &[]),
             E::Store(StoreError::Locked) => catalog.t("err-store-locked", &[]),
@@ -120,7 +151,8 @@ pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
         return validation(invalid, catalog);
     }
     if let Some(time) = error.downcast_ref::<maillage_crdt::time::TimeError>() {
-        return time.to_string();
+        let text = catalog.t(time.code(), &[("text", time.input())]);
+        return if text == time.code() { time.to_string() } else { text };
     }
     // Context chains read best as one line: "reading X: cause".
     error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")

@@ -137,6 +137,29 @@ pub enum TimeError {
 }
 
 impl TimeError {
+    /// The piece of input the error is about ("" when there is none), for
+    /// translated messages.
+    pub fn input(&self) -> &str {
+        match self {
+            Self::NotADateTime(text)
+            | Self::InvalidDate(text)
+            | Self::InvalidTime(text)
+            | Self::OutOfRange(text)
+            | Self::NotADeadline(text)
+            | Self::InPast(text)
+            | Self::InvalidDuration(text)
+            | Self::AmbiguousUnit(text)
+            | Self::ZeroDuration(text)
+            | Self::DurationTooLarge(text)
+            | Self::RruleMissingFreq(text)
+            | Self::RruleUnsupported(text)
+            | Self::RruleDuplicate(text) => text,
+            Self::NonExistentLocalTime { text, .. } => text,
+            Self::RruleInvalid { part, .. } => part,
+            Self::Empty | Self::RruleCountAndUntil => "",
+        }
+    }
+
     /// A stable identifier for this kind of error, for translation tables and
     /// for tests that must not depend on English wording.
     pub fn code(&self) -> &'static str {

@@ -139,3 +139,42 @@ fieldname-people = people
 fieldname-exchange = exchange
 fieldname-from = from
 fieldname-to = to
+
+## Dates, durations, recurrence
+time-empty = no date or time given (expected e.g. 2026-12-05 18:00)
+time-invalid = "{ $text }" is not a date and time (expected e.g. 2026-12-05 18:00 or 05/12/2026 18h00)
+time-invalid-date = "{ $text }" is not a real calendar day (expected year-month-day such as 2026-12-05, or day/month/year)
+time-invalid-time = "{ $text }" is not a valid time of day (hours 0-23 and minutes 0-59, e.g. 18:00 or 18h00)
+time-nonexistent = "{ $text }" does not exist: clocks jump forward then
+time-out-of-range = "{ $text }" is too far in the past or future
+time-invalid-deadline = "{ $text }" is not a date or a duration (e.g. 2026-12-05, 7d, 2w)
+time-in-past = "{ $text }" is not in the future (give a later date, or a duration such as 7d)
+time-invalid-duration = "{ $text }" is not a duration (e.g. 30min, 12h, 3d, 2w, 1mo)
+time-ambiguous-unit = "{ $text }" is ambiguous: m could mean minutes or months (write min or mo)
+time-zero-duration = "{ $text }" is zero
+time-duration-too-large = "{ $text }" is too long
+time-rrule-missing-freq = "{ $text }" has no FREQ (e.g. FREQ=WEEKLY;BYDAY=TU)
+time-rrule-unsupported = recurrence rule part "{ $text }" is not supported (only FREQ, INTERVAL, COUNT, UNTIL, WKST, and BYDAY with FREQ=WEEKLY)
+time-rrule-invalid = recurrence rule part "{ $text }" is invalid
+time-rrule-duplicate = recurrence rule part { $text } appears more than once
+time-rrule-count-and-until = the recurrence rule has both COUNT and UNTIL (only one of them)
+
+## Document kinds
+doc-offer = offer
+doc-request = request
+doc-event = event
+doc-exchange = exchange
+doc-document = document
+doc-device = device
+doc-community = community
+
+## Bundles and files
+bundle-not-a-bundle = this file is not a maillage bundle
+bundle-version = this bundle was written by a newer maillage; update maillage to read it
+bundle-too-large = the bundle is too large
+bundle-damaged = the bundle is damaged ({ $reason })
+bundle-bad-signature = the bundle's signature does not match its content: it was altered after export
+err-file = cannot read or write { $path } ({ $reason })
+err-join-refused = your membership of "{ $name }" was refused: { $reason }
+io-not-found = no such file or directory
+io-permission = permission denied

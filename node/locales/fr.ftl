@@ -93,12 +93,12 @@ error-prefix = Erreur
 err-not-initialised = ce dossier n'est pas encore un foyer maillage : lancez d'abord `maillage init --name NOM`
 err-already-initialised = ce dossier est déjà le foyer « { $name } »
 err-no-community = vous n'êtes dans aucune communauté : lancez `maillage community create NOM` ou `maillage community join CODE`
-err-unknown-id = aucun(e) { $kind } ne correspond à « { $text } »
-err-ambiguous-id = « { $text } » correspond à plusieurs { $kind } ({ $candidates }) : tapez plus de caractères
+err-unknown-id = { $kind } introuvable : « { $text } »
+err-ambiguous-id = « { $text } » désigne plusieurs éléments ({ $candidates }) : tapez plus de caractères
 err-unknown-member = aucun membre ne correspond à « { $text } » (donnez le nom du foyer ou le début de son identifiant)
 err-ambiguous-member = « { $text } » correspond à plusieurs membres ({ $candidates }) : utilisez le début de l'identifiant
 err-invalid = { $field } : { $problem }
-err-not-yours = seul le foyer qui l'a publié(e) peut modifier ce/cette { $kind }
+err-not-yours = seul le foyer qui l'a publié peut modifier cet élément ({ $kind })
 err-not-steward = seul·e un·e intendant·e de la communauté peut faire cela
 err-credit-limit = cet échange porterait le solde de { $who } à { $after }, sous la limite de -{ $limit } de la communauté
 err-invite = code d'invitation non valable : { $reason }
@@ -140,3 +140,42 @@ fieldname-people = personnes
 fieldname-exchange = échange
 fieldname-from = départ
 fieldname-to = arrivée
+
+## Dates, durées, répétitions
+time-empty = aucune date ni heure donnée (exemple : 2026-12-05 18:00)
+time-invalid = « { $text } » n'est pas une date et une heure (exemple : 2026-12-05 18:00 ou 05/12/2026 18h00)
+time-invalid-date = « { $text } » n'est pas un jour du calendrier (exemple : 2026-12-05, ou jour/mois/année)
+time-invalid-time = « { $text } » n'est pas une heure valable (heures de 0 à 23, minutes de 0 à 59, par exemple 18:00 ou 18h00)
+time-nonexistent = « { $text } » n'existe pas : les horloges avancent d'une heure à ce moment-là
+time-out-of-range = « { $text } » est trop loin dans le passé ou l'avenir
+time-invalid-deadline = « { $text } » n'est ni une date ni une durée (exemples : 2026-12-05, 7d, 2 semaines)
+time-in-past = « { $text } » est déjà passé (donnez une date à venir, ou une durée comme 7d)
+time-invalid-duration = « { $text } » n'est pas une durée (exemples : 30min, 12h, 3 jours, 2 semaines, 1 mois)
+time-ambiguous-unit = « { $text } » est ambigu : m peut vouloir dire minutes ou mois (écrivez min ou mois)
+time-zero-duration = « { $text } » est une durée nulle
+time-duration-too-large = « { $text } » est une durée trop longue
+time-rrule-missing-freq = « { $text } » n'a pas de FREQ (exemple : FREQ=WEEKLY;BYDAY=TU)
+time-rrule-unsupported = la partie « { $text } » de la règle de répétition n'est pas prise en charge (seulement FREQ, INTERVAL, COUNT, UNTIL, WKST, et BYDAY avec FREQ=WEEKLY)
+time-rrule-invalid = la partie « { $text } » de la règle de répétition n'est pas valable
+time-rrule-duplicate = la partie { $text } apparaît plusieurs fois dans la règle de répétition
+time-rrule-count-and-until = la règle de répétition a à la fois COUNT et UNTIL (un seul des deux)
+
+## Types de document
+doc-offer = offre
+doc-request = demande
+doc-event = événement
+doc-exchange = échange
+doc-document = document
+doc-device = appareil
+doc-community = communauté
+
+## Paquets et fichiers
+bundle-not-a-bundle = ce fichier n'est pas un paquet maillage
+bundle-version = ce paquet vient d'une version plus récente de maillage ; mettez maillage à jour pour le lire
+bundle-too-large = le paquet est trop gros
+bundle-damaged = le paquet est endommagé ({ $reason })
+bundle-bad-signature = la signature du paquet ne correspond pas à son contenu : il a été modifié après l'export
+err-file = impossible de lire ou d'écrire { $path } ({ $reason })
+err-join-refused = votre adhésion à « { $name } » a été refusée : { $reason }
+io-not-found = fichier ou dossier introuvable
+io-permission = permission refusée

@@ -95,7 +95,11 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// new one, never half of one: write a temporary file (mode 0600), sync it,
 /// rename it over `path`, sync the directory.
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    // A bare file name has an empty parent: that is the working directory.
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     let temporary = dir.join(format!(
         ".{}.tmp",
         path.file_name()

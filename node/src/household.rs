@@ -72,6 +72,8 @@ pub enum HouseholdError {
     Bundle(#[from] BundleError),
     #[error("bundle refused: it was exported by a device of no household you share a community with")]
     BundleFromStranger,
+    #[error("your membership of {community:?} was refused: {reason}")]
+    JoinRefused { community: String, reason: &'static str },
     #[error("bundle refused: {0}")]
     BundleContent(String),
     #[error("the change was refused: {0}")]
@@ -587,12 +589,8 @@ impl Household {
             .community(&community)
             .ok_or(HouseholdError::InviteRefused("the code's community is not valid"))?;
         if !derived.is_member(&self.household) {
-            use maillage_crdt::registry::JoinRefusal::*;
             let why = match derived.refused_joins.get(&self.household) {
-                Some(InviteExpired) => "it has expired; ask for a new code",
-                Some(InviteUsedUp) => "it has already been used as many times as allowed",
-                Some(InviterNotSteward) => "the household that made it is not a steward of the community",
-                Some(Removed) => "your household was removed from this community",
+                Some(refusal) => refusal_reason(*refusal),
                 None => "it does not admit this household",
             };
             return Err(HouseholdError::InviteRefused(why));
@@ -1045,7 +1043,17 @@ impl Household {
             text: id.short(),
         })?;
         let receiver = terms.receiver(&header.owner);
-        if matches!(action, ExchangeAction::Accept | ExchangeAction::Confirm) && receiver == self.household {
+        // The debt starts to count when the exchange becomes confirmed; a
+        // second confirmation of an already counted exchange adds nothing.
+        let state = ExchangeMarks::read(&document)
+            .map_err(|e| HouseholdError::Document(e.to_string()))?
+            .state();
+        let adds_debt = match action {
+            ExchangeAction::Accept => true,
+            ExchangeAction::Confirm => state == ExchangeState::Accepted,
+            _ => false,
+        };
+        if adds_debt && receiver == self.household {
             self.check_credit(&receiver, terms.amount)?;
         }
         let change = maillage_crdt::exchange::act(&mut document, &self.household, action, &self.writer()).map_err(
@@ -1297,7 +1305,19 @@ impl Household {
                 .communities()
                 .any(|c| c.is_member(&exporter) && c.is_member(&self.household));
         if !shares_community {
-            return Err(HouseholdError::BundleFromStranger);
+            // A household whose own join was refused learns why, rather than
+            // being told the steward is a stranger.
+            let refused = registry.communities().find_map(|c| {
+                let refusal = c.refused_joins.get(&self.household)?;
+                c.is_member(&exporter).then(|| (c.genesis.name.clone(), *refusal))
+            });
+            return Err(match refused {
+                Some((community, refusal)) => HouseholdError::JoinRefused {
+                    community,
+                    reason: refusal_reason(refusal),
+                },
+                None => HouseholdError::BundleFromStranger,
+            });
         }
         let docs = bundle.docs.into_iter().map(|doc| (doc.header, doc.changes)).collect();
         let report = self.store.ingest(bundle.records, docs)?;
@@ -1309,6 +1329,16 @@ impl Household {
             changes_refused: report.rejected.len(),
             documents_touched: report.touched.len(),
         })
+    }
+}
+
+fn refusal_reason(refusal: maillage_crdt::registry::JoinRefusal) -> &'static str {
+    use maillage_crdt::registry::JoinRefusal::*;
+    match refusal {
+        InviteExpired => "the invitation had expired; ask for a new code",
+        InviteUsedUp => "the invitation had already been used as many times as allowed",
+        InviterNotSteward => "the household that made the invitation is not a steward of the community",
+        Removed => "your household was removed from this community",
     }
 }
 

@@ -100,8 +100,8 @@ pub fn load(path: &Path, kind: KeyKind) -> Result<SecretKey, KeyError> {
     if file.kind != kind {
         return Err(damaged("it holds another kind of key"));
     }
-    if file.secret.len() != 64 {
-        return Err(damaged("the secret has the wrong length"));
+    if file.secret.len() != 64 || !file.secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(damaged("the secret is not 64 hexadecimal digits"));
     }
     let mut secret = [0u8; 32];
     for (index, byte) in secret.iter_mut().enumerate() {

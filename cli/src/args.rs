@@ -57,7 +57,13 @@ pub enum Command {
     /// The community's indicators.
     Stats,
     /// Write a signed bundle of everything this household holds (backup, USB sync).
-    Export { file: PathBuf },
+    Export {
+        file: PathBuf,
+        /// Only this community's data (name or id prefix); by default, every
+        /// community this household is in — a full backup.
+        #[arg(long)]
+        community: Option<String>,
+    },
     /// Verify and merge a bundle written by `export`.
     Import { file: PathBuf },
 }

@@ -113,9 +113,13 @@ pub fn run(cli: Cli, catalog: &Catalog) -> Result<()> {
         Command::Balance { member } => balance(member, Household::open(home)?, &out),
         Command::Match => matches(Household::open(home)?, &out),
         Command::Stats => stats(Household::open(home)?, &out),
-        Command::Export { file } => {
+        Command::Export { file, community } => {
             let household = Household::open(home)?;
-            let count = household.export(&file)?;
+            let only = match community {
+                Some(text) => Some(household.find_community(&text)?),
+                None => None,
+            };
+            let count = household.export(&file, only)?;
             let path = file.display().to_string();
             out.show(
                 || out.t("exported", &[("count", &count.to_string()), ("path", &path)]),
@@ -165,17 +169,17 @@ fn community(command: CommunityCommand, mut household: Household, out: &Out<'_>)
                     communities
                         .iter()
                         .map(|c| {
+                            let members = out.t("community-members-count", &[("count", &c.members.to_string())]);
+                            let steward = if c.steward {
+                                format!(", {}", out.t("steward", &[]))
+                            } else {
+                                String::new()
+                            };
                             format!(
-                                "{} {}  {}  ({} {})",
+                                "{} {}  {}  ({members}{steward})",
                                 if c.current { "*" } else { " " },
                                 &c.id[..8],
                                 c.name,
-                                c.members,
-                                if c.steward {
-                                    out.t("steward", &[])
-                                } else {
-                                    String::new()
-                                }
                             )
                         })
                         .collect::<Vec<_>>()
@@ -266,7 +270,7 @@ fn device(command: DeviceCommand, mut household: Household, out: &Out<'_>) -> Re
                                 fit(&d.label, 20),
                                 time(d.issued_at),
                                 d.revoked_at
-                                    .map(|r| format!("  revoked {}", time(r)))
+                                    .map(|r| format!("  {} {}", out.t("device-revoked-at", &[]), time(r)))
                                     .unwrap_or_default()
                             )
                         })
@@ -572,11 +576,12 @@ fn event(command: EventCommand, mut household: Household, out: &Out<'_>) -> Resu
                 let Ok(start) = event.start.parse::<jiff::Zoned>() else {
                     continue;
                 };
-                let duration = event.end_ms.map(|end| end - event.start_ms).unwrap_or(0);
+                // Saturating: times come from other households and may be extreme.
+                let duration = event.end_ms.map(|end| end.saturating_sub(event.start_ms)).unwrap_or(0);
                 let occurrences: Vec<jiff::Zoned> = match event.repeat.as_deref().map(str::parse::<Recurrence>) {
                     Some(Ok(rule)) => rule.occurrences(&start, window_start, window_end, 50),
                     _ => {
-                        let ends = start.timestamp().as_millisecond() + duration;
+                        let ends = start.timestamp().as_millisecond().saturating_add(duration);
                         if ends >= window_start.as_millisecond() && start.timestamp() < window_end {
                             vec![start.clone()]
                         } else {
@@ -744,24 +749,11 @@ fn exchange(command: ExchangeCommand, mut household: Household, out: &Out<'_>) -
             let counterparty = household.resolve_member(&with)?;
             let amount: Amount = amount.parse()?;
             let about = match (offer, request) {
-                (Some(offer), _) => Some((household.resolve(&offer, DocKind::Offer)?, DocKind::Offer)),
-                (_, Some(request)) => Some((household.resolve(&request, DocKind::Request)?, DocKind::Request)),
+                (Some(offer), _) => Some(household.resolve(&offer, DocKind::Offer)?),
+                (_, Some(request)) => Some(household.resolve(&request, DocKind::Request)?),
                 _ => None,
             };
-            // An offer's owner gives; a request's owner receives. Otherwise --received says.
-            let provider_is_me = match about {
-                Some((id, DocKind::Offer)) => household
-                    .store()
-                    .header(&id)?
-                    .is_some_and(|h| h.owner == household.id()),
-                Some((id, _)) => household
-                    .store()
-                    .header(&id)?
-                    .is_some_and(|h| h.owner != household.id()),
-                None => !received,
-            };
-            let id =
-                household.propose_exchange(counterparty, provider_is_me, amount, &note, about.map(|(id, _)| id))?;
+            let id = household.propose_exchange(counterparty, received, amount, &note, about)?;
             let with = household.name_of(&counterparty);
             return out.show(
                 || out.t("exchange-proposed", &[("id", &id.short()), ("with", &with)]),
@@ -801,17 +793,26 @@ fn exchange(command: ExchangeCommand, mut household: Household, out: &Out<'_>) -
     };
     let id = household.resolve(&id, DocKind::Exchange)?;
     let state = household.act_on_exchange(&id, action)?;
+    let warning = household.soft_limit_warning(&household.id())?;
     out.show(
         || {
-            out.t(
+            let mut text = out.t(
                 "exchange-now",
                 &[
                     ("id", &id.short()),
                     ("state", &out.catalog.word("state", state.as_str())),
                 ],
-            )
+            );
+            if let Some((standing, soft)) = warning {
+                text.push('\n');
+                text.push_str(&out.t(
+                    "soft-limit-warning",
+                    &[("balance", &standing.to_string()), ("limit", &soft.to_string())],
+                ));
+            }
+            text
         },
-        &json!({ "id": id.to_text(), "state": state }),
+        &json!({ "id": id.to_text(), "state": state, "soft_limit_warning": warning.map(|(s, _)| s.to_string()) }),
     )
 }
 

@@ -149,7 +149,9 @@ pub fn verify_change(
     }
     // A profile belongs to no community; its household being known is enough.
     if let Some(community) = header.community {
-        let is_member = registry.community(&community).is_some_and(|c| c.is_member(&household));
+        let is_member = registry
+            .community(&community)
+            .is_some_and(|c| c.may_write_at(&household, at_ms));
         if !is_member {
             return Err(ChangeRejected::NotAMember { household });
         }

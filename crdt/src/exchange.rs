@@ -14,8 +14,12 @@
 //! declined / cancelled   cancelled
 //! ```
 //!
-//! When marks conflict (a cancel made concurrently with a confirm), refusal
-//! wins: money only moves when nothing says it should not.
+//! Every mark is checked against the state it was made from
+//! ([`check_causal`]), so marks only conflict when they were made
+//! concurrently (or one was withheld). Then a confirmation wins: it was made
+//! after the acceptance, both parties had agreed to the terms, and letting a
+//! late-arriving cancel undo it would let a party erase a debt by keeping a
+//! refusal in reserve.
 
 use automerge::{Change, ChangeHash, ReadDoc, ScalarValue, Value, transaction::Transactable};
 use serde::Serialize;
@@ -40,6 +44,8 @@ pub struct PartyMarks {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExchangeState {
+    /// No signed proposal: the document counts for nothing.
+    Void,
     Proposed,
     Accepted,
     Confirmed,
@@ -50,6 +56,7 @@ pub enum ExchangeState {
 impl ExchangeState {
     pub fn as_str(self) -> &'static str {
         match self {
+            ExchangeState::Void => "void",
             ExchangeState::Proposed => "proposed",
             ExchangeState::Accepted => "accepted",
             ExchangeState::Confirmed => "confirmed",
@@ -114,12 +121,20 @@ impl ExchangeMarks {
 
     pub fn state(&self) -> ExchangeState {
         let (p, c) = (&self.proposer, &self.counterparty);
-        if c.declined.is_some() {
+        if p.proposed.is_none() {
+            // Nothing stands until the proposer has signed the proposal: a
+            // counterparty cannot accept and confirm terms nobody offered.
+            ExchangeState::Void
+        } else if c.accepted.is_some() && (p.confirmed.is_some() || c.confirmed.is_some()) {
+            // Final. `check_causal` only lets a confirmation be written after an
+            // acceptance and never after a refusal the writer had seen, so a
+            // refusal here was concurrent (or withheld): it cannot undo what
+            // the other party built on.
+            ExchangeState::Confirmed
+        } else if c.declined.is_some() {
             ExchangeState::Declined
         } else if p.cancelled.is_some() || c.cancelled.is_some() {
             ExchangeState::Cancelled
-        } else if c.accepted.is_some() && (p.confirmed.is_some() || c.confirmed.is_some()) {
-            ExchangeState::Confirmed
         } else if c.accepted.is_some() {
             ExchangeState::Accepted
         } else {

@@ -175,7 +175,12 @@ impl DocHeader {
                 Some(terms) if terms.provider != self.owner && terms.provider != terms.counterparty => {
                     Err("the provider of an exchange must be one of its parties")
                 }
-                Some(terms) if terms.amount.0 < 0 => Err("an exchange amount cannot be negative"),
+                Some(terms) if !(0..=crate::money::MAX_AMOUNT.0).contains(&terms.amount.0) => {
+                    Err("an exchange amount must be between 0 and the maximum amount")
+                }
+                Some(terms) if terms.note.chars().count() > crate::items::limits::NOTE => {
+                    Err("an exchange note is too long")
+                }
                 Some(_) => Ok(()),
             },
             _ if self.terms.is_some() => Err("only an exchange has terms"),

@@ -63,5 +63,5 @@ pub fn balances<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>) -> Balan
 
 /// Whether a debit of `amount` would take `balance` past the hard limit.
 pub fn exceeds_limit(balance: Amount, amount: Amount, hard_limit: Option<Amount>) -> bool {
-    hard_limit.is_some_and(|limit| balance.0 - amount.0 < -limit.0)
+    hard_limit.is_some_and(|limit| balance.0.saturating_sub(amount.0) < limit.0.saturating_neg())
 }

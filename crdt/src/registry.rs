@@ -161,6 +161,8 @@ pub enum RecordError {
     NoDeviceConsent,
     #[error("a join record cannot predate its invitation")]
     JoinBeforeInvite,
+    #[error("a community's name, unit or credit limits are out of range")]
+    BadGenesis,
     #[error("a join record must be signed by one of the joining household's devices")]
     JoinNotByJoiner,
     #[error("the invitation proof in a join record is invalid")]
@@ -203,7 +205,21 @@ impl Record {
                     return Err(RecordError::CertNotByHousehold);
                 }
             }
-            Record::Genesis(s) => s.verify()?,
+            Record::Genesis(s) => {
+                s.verify()?;
+                let genesis = &s.body;
+                let limit_ok = |limit: &Option<crate::money::Amount>| {
+                    limit.is_none_or(|l| (0..=crate::money::MAX_AMOUNT.0).contains(&l.0))
+                };
+                let text_ok = |text: &str, max: usize| !text.trim().is_empty() && text.chars().count() <= max;
+                if !limit_ok(&genesis.soft_limit)
+                    || !limit_ok(&genesis.hard_limit)
+                    || !text_ok(&genesis.name, crate::items::limits::NAME)
+                    || !text_ok(&genesis.unit, crate::items::limits::CATEGORY)
+                {
+                    return Err(RecordError::BadGenesis);
+                }
+            }
             Record::Invite(s) => s.verify()?,
             Record::Removal(s) => s.verify()?,
             Record::Join(s) => {
@@ -267,6 +283,9 @@ pub struct Community {
     pub members: BTreeMap<HouseholdId, Membership>,
     /// Households removed by a steward, with the removal time.
     pub removed: BTreeMap<HouseholdId, i64>,
+    /// Removed households that had been members, with their membership: what
+    /// they wrote before their removal stays valid.
+    pub former: BTreeMap<HouseholdId, Membership>,
     /// Join records that were valid but came after their invitation was used up
     /// (or after it expired): kept, so the household can be told why.
     pub refused_joins: BTreeMap<HouseholdId, JoinRefusal>,
@@ -284,6 +303,15 @@ pub enum JoinRefusal {
 impl Community {
     pub fn is_member(&self, household: &HouseholdId) -> bool {
         self.members.contains_key(household)
+    }
+
+    /// Whether `household` could write in the community at `at` (ms): a
+    /// member now, or a former member before its removal. Judging by the
+    /// change's time keeps a removed household's earlier items valid on
+    /// every node, including nodes that join after the removal.
+    pub fn may_write_at(&self, household: &HouseholdId, at: i64) -> bool {
+        self.is_member(household)
+            || (self.former.contains_key(household) && self.removed.get(household).is_some_and(|removed| at < *removed))
     }
 
     pub fn is_steward(&self, household: &HouseholdId) -> bool {
@@ -501,7 +529,13 @@ impl Registry {
             if inviter != Some(invite.inviter) {
                 continue;
             }
-            let refusal = if removed.contains_key(&body.household) {
+            // A join made before a removal admits the household (it becomes a
+            // former member, whose earlier writes stay valid); one made after
+            // it does not.
+            let refusal = if removed
+                .get(&body.household)
+                .is_some_and(|removed_at| body.joined_at >= *removed_at)
+            {
                 Some(JoinRefusal::Removed)
             } else if invite.inviter != founder || removed.contains_key(&invite.inviter) {
                 Some(JoinRefusal::InviterNotSteward)
@@ -531,14 +565,18 @@ impl Registry {
             }
         }
         refused_joins.retain(|household, _| !members.contains_key(household));
+        let mut former = BTreeMap::new();
         for household in removed.keys() {
-            members.remove(household);
+            if let Some(membership) = members.remove(household) {
+                former.insert(*household, membership);
+            }
         }
         Community {
             id,
             genesis,
             members,
             removed,
+            former,
             refused_joins,
         }
     }

@@ -185,12 +185,15 @@ proptest! {
 /// The state the documented rule gives for a set of marks, `(is_counterparty, mark)`.
 fn expected_state(marks: &BTreeSet<(bool, &'static str)>) -> ExchangeState {
     let any = |mark: &str| marks.contains(&(false, mark)) || marks.contains(&(true, mark));
-    if marks.contains(&(true, "declined")) {
+    if !marks.contains(&(false, "proposed")) {
+        ExchangeState::Void
+    } else if marks.contains(&(true, "accepted")) && any("confirmed") {
+        // A confirmation is final: refusals that coexist with it were concurrent.
+        ExchangeState::Confirmed
+    } else if marks.contains(&(true, "declined")) {
         ExchangeState::Declined
     } else if any("cancelled") {
         ExchangeState::Cancelled
-    } else if marks.contains(&(true, "accepted")) && any("confirmed") {
-        ExchangeState::Confirmed
     } else if marks.contains(&(true, "accepted")) {
         ExchangeState::Accepted
     } else {

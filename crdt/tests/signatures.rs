@@ -413,8 +413,17 @@ fn non_members_and_removed_members_may_not_write_in_the_community() {
     let community = registry.community(&village.community.id).unwrap();
     assert!(!community.is_member(&village.household(C).id()));
     assert!(community.is_member(&village.household(B).id()));
+    // What C wrote before its removal stays valid; what it writes after is refused.
+    assert!(verify_change(&by_c, &header_c, &registry).is_ok());
+    let header_late = village.offer_header(C, 2);
+    let (_, late) = new_offer(
+        header_late.clone(),
+        &offer("Trop tard"),
+        village.household(C).device(0),
+        30_000,
+    );
     assert_eq!(
-        rejection(&by_c, &header_c, &registry),
+        rejection(&late, &header_late, &registry),
         ChangeRejected::NotAMember {
             household: village.household(C).id()
         }

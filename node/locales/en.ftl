@@ -178,3 +178,7 @@ err-file = cannot read or write { $path } ({ $reason })
 err-join-refused = your membership of "{ $name }" was refused: { $reason }
 io-not-found = no such file or directory
 io-permission = permission denied
+community-members-count = { $count } household(s)
+device-revoked-at = revoked on
+soft-limit-warning = Note: your committed balance is { $balance }, past the community's warning threshold of -{ $limit }.
+state-void = void

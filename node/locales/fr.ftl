@@ -179,3 +179,7 @@ err-file = impossible de lire ou d'écrire { $path } ({ $reason })
 err-join-refused = votre adhésion à « { $name } » a été refusée : { $reason }
 io-not-found = fichier ou dossier introuvable
 io-permission = permission refusée
+community-members-count = { $count } foyer(s)
+device-revoked-at = révoqué le
+soft-limit-warning = Attention : votre solde engagé est de { $balance }, au-delà du seuil d'alerte de -{ $limit } de la communauté.
+state-void = sans objet

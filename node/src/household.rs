@@ -5,7 +5,7 @@
 //! [`Store::ingest`], the same gate that bundles (and later peers) go
 //! through: local writes get no shortcut around verification.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use automerge::ActorId;
@@ -351,6 +351,14 @@ impl Household {
         Self::read(&self.load(&id)?)
     }
 
+    /// This household's profile as signed changes.
+    fn profile_changes(&self) -> Result<Vec<SignedChange>> {
+        let profile = DocHeader::profile(self.household);
+        let id = profile.id();
+        let mut docs = self.store.export(|header| header.id() == id)?;
+        Ok(docs.pop().map(|(_, changes)| changes).unwrap_or_default())
+    }
+
     pub fn name(&self) -> String {
         self.profile()
             .map(|p| p.name)
@@ -473,6 +481,13 @@ impl Household {
 
     /// Chooses the community commands act in, by name or id prefix.
     pub fn use_community(&mut self, text: &str) -> Result<CommunityId> {
+        let id = self.find_community(text)?;
+        self.store.set_meta(META_COMMUNITY, &id.0)?;
+        Ok(id)
+    }
+
+    /// One of this household's communities, by name or id prefix.
+    pub fn find_community(&self, text: &str) -> Result<CommunityId> {
         let folded = search_fold(text.trim());
         let matches: Vec<CommunityId> = self
             .store
@@ -482,9 +497,7 @@ impl Household {
             .filter(|c| search_fold(&c.genesis.name) == folded || c.id.to_text().starts_with(&text.to_lowercase()))
             .map(|c| c.id)
             .collect();
-        let id = one_of(matches, "community", text, |id| id.short())?;
-        self.store.set_meta(META_COMMUNITY, &id.0)?;
-        Ok(id)
+        one_of(matches, "community", text, |id| id.short())
     }
 
     pub fn create_community(&mut self, name: &str, unit: &str, hard_limit: Option<Amount>) -> Result<CommunityId> {
@@ -556,6 +569,7 @@ impl Household {
             invite,
             invite_secret: invite_secret.to_bytes(),
             addresses: vec![],
+            inviter_profile: self.profile_changes()?,
         })
     }
 
@@ -583,7 +597,11 @@ impl Household {
             .map_err(|e| HouseholdError::Document(e.to_string()))?;
         let mut records = code.records();
         records.push(Record::Join(join));
-        self.store.ingest(records, vec![])?;
+        let inviter_profile = (
+            DocHeader::profile(code.invite.body.inviter),
+            code.inviter_profile.clone(),
+        );
+        self.store.ingest(records, vec![inviter_profile])?;
         let registry = self.store.registry();
         let derived = registry
             .community(&community)
@@ -634,16 +652,15 @@ impl Household {
             .filter(|h| search_fold(&self.name_of(h)) == folded)
             .copied()
             .collect();
-        let found = if by_name.is_empty() {
-            community
-                .members
-                .keys()
-                .filter(|h| !lower.is_empty() && h.to_text().starts_with(&lower))
-                .copied()
-                .collect()
-        } else {
-            by_name
-        };
+        // A name and an id prefix that point at different households are
+        // ambiguous: otherwise a member could take another's id as its name
+        // and receive what was meant for that household.
+        let mut found = by_name;
+        for household in community.members.keys() {
+            if !lower.is_empty() && household.to_text().starts_with(&lower) && !found.contains(household) {
+                found.push(*household);
+            }
+        }
         match found.len() {
             0 => Err(HouseholdError::UnknownMember(text.to_owned())),
             1 => Ok(found[0]),
@@ -872,16 +889,34 @@ impl Household {
 
     /// Listing of the current community: deleted and invalid documents are
     /// never shown; `search` matches without case or accents.
-    pub fn list(&self, mut query: Query, search: Option<&str>, include_closed: bool) -> Result<Vec<Summary>> {
-        query.community = Some(self.current_community()?);
+    pub fn list(&self, query: Query, search: Option<&str>, include_closed: bool) -> Result<Vec<Summary>> {
+        self.list_in(self.current_community()?, query, search, include_closed)
+    }
+
+    fn list_in(
+        &self,
+        community: CommunityId,
+        mut query: Query,
+        search: Option<&str>,
+        include_closed: bool,
+    ) -> Result<Vec<Summary>> {
+        query.community = Some(community);
+        let members = self
+            .store
+            .registry()
+            .community(&community)
+            .ok_or(HouseholdError::NoCommunity)?;
         let needle = search.map(search_fold);
         let now = now_ms();
         let explicit_state = query.state.is_some();
         // Every filter runs inside the store's index walk, so a page stops
-        // reading as soon as it is full.
+        // reading as soon as it is full. Items of removed households are no
+        // longer shown; their exchanges still count in the ledger.
         let keep = |s: &Summary| {
             s.valid
                 && !s.deleted
+                && (!matches!(s.kind, DocKind::Offer | DocKind::Request | DocKind::Event)
+                    || members.is_member(&s.owner))
                 && needle.as_ref().is_none_or(|needle| s.search.contains(needle.as_str()))
                 && (include_closed || explicit_state || is_active(s, now))
         };
@@ -993,10 +1028,14 @@ impl Household {
 
     /// Proposes an exchange with another member. `provider_is_me` says who
     /// gave: the provider is credited, the other debited.
+    ///
+    /// With `about` (an offer or request of one of the two parties) the item
+    /// says who gives: an offer's owner gives, a request's owner receives.
+    /// Without it, `received` says whether this household received.
     pub fn propose_exchange(
         &mut self,
         with: HouseholdId,
-        provider_is_me: bool,
+        received: bool,
         amount: Amount,
         note: &str,
         about: Option<DocId>,
@@ -1006,6 +1045,35 @@ impl Household {
             return Err(HouseholdError::InviteRefused("an exchange needs another household"));
         }
         let community = self.current_community()?;
+        let provider_is_me = match about {
+            None => !received,
+            Some(_) if received => {
+                return Err(HouseholdError::Refused(
+                    "--received cannot be combined with an offer or a request: the item says who gives".into(),
+                ));
+            }
+            Some(item) => {
+                let header = self.store.header(&item)?.ok_or(HouseholdError::UnknownId {
+                    kind: "document",
+                    text: item.short(),
+                })?;
+                if header.owner != self.household && header.owner != with {
+                    return Err(HouseholdError::Refused(
+                        "the offer or request must belong to one of the two households of the exchange".into(),
+                    ));
+                }
+                match header.kind {
+                    DocKind::Offer => header.owner == self.household,
+                    DocKind::Request => header.owner != self.household,
+                    _ => {
+                        return Err(HouseholdError::UnknownId {
+                            kind: "offer",
+                            text: item.short(),
+                        });
+                    }
+                }
+            }
+        };
         let terms = ExchangeTerms {
             counterparty: with,
             provider: if provider_is_me { self.household } else { with },
@@ -1024,7 +1092,7 @@ impl Household {
         };
         header.check().map_err(|e| HouseholdError::Refused(e.to_owned()))?;
         if !provider_is_me {
-            self.check_credit(&self.household, amount)?;
+            self.check_credit(community, &self.household, amount, header.id())?;
         }
         let mut document = Document::new(header.clone());
         let change =
@@ -1053,8 +1121,9 @@ impl Household {
             ExchangeAction::Confirm => state == ExchangeState::Accepted,
             _ => false,
         };
-        if adds_debt && receiver == self.household {
-            self.check_credit(&receiver, terms.amount)?;
+        if adds_debt {
+            let community = header.community.ok_or(HouseholdError::NoCommunity)?;
+            self.check_credit(community, &receiver, terms.amount, *id)?;
         }
         let change = maillage_crdt::exchange::act(&mut document, &self.household, action, &self.writer()).map_err(
             |e| match e {
@@ -1069,17 +1138,68 @@ impl Household {
             .state())
     }
 
-    fn check_credit(&self, household: &HouseholdId, amount: Amount) -> Result<()> {
-        let community = self.community()?;
-        let balance = self.balances()?.of(household);
-        if ledger::exceeds_limit(balance, amount, community.genesis.hard_limit) {
+    /// Refuses an exchange that would take `debtor` below the hard limit of
+    /// `community`, counting the debts it already agreed to (accepted, not
+    /// yet confirmed) besides its balance. Both parties' nodes run this, so
+    /// a limit holds even when the debtor's own node is not the one acting.
+    fn check_credit(&self, community: CommunityId, debtor: &HouseholdId, amount: Amount, this: DocId) -> Result<()> {
+        let genesis = &self
+            .store
+            .registry()
+            .community(&community)
+            .ok_or(HouseholdError::NoCommunity)?
+            .genesis;
+        let Some(limit) = genesis.hard_limit else { return Ok(()) };
+        let standing = self.standing(community, debtor, Some(this))?;
+        if ledger::exceeds_limit(standing, amount, Some(limit)) {
             return Err(HouseholdError::CreditLimit {
-                who: self.name_of(household),
-                after: Amount(balance.0 - amount.0),
-                limit: community.genesis.hard_limit.unwrap_or_default(),
+                who: self.name_of(debtor),
+                after: Amount(standing.0.saturating_sub(amount.0)),
+                limit,
             });
         }
         Ok(())
+    }
+
+    /// A household's balance minus the debits it has accepted but not yet
+    /// seen confirmed (leaving out `except`).
+    fn standing(&self, community: CommunityId, household: &HouseholdId, except: Option<DocId>) -> Result<Amount> {
+        let mut standing = self.balances_in(community)?.of(household).0;
+        let query = Query {
+            kind: Some(DocKind::Exchange),
+            ..Query::default()
+        };
+        for summary in self.list_in(community, query, None, true)? {
+            if summary.state != ExchangeState::Accepted.as_str() || Some(summary.id) == except {
+                continue;
+            }
+            let Some(header) = self.store.header(&summary.id)? else {
+                continue;
+            };
+            if let Some(terms) = &header.terms
+                && &terms.receiver(&header.owner) == household
+            {
+                standing = standing.saturating_sub(terms.amount.0);
+            }
+        }
+        Ok(Amount(standing))
+    }
+
+    /// The soft-limit warning for `household` in the current community: its
+    /// standing when below `-soft_limit`.
+    pub fn soft_limit_warning(&self, household: &HouseholdId) -> Result<Option<(Amount, Amount)>> {
+        let community = self.current_community()?;
+        let genesis = &self
+            .store
+            .registry()
+            .community(&community)
+            .ok_or(HouseholdError::NoCommunity)?
+            .genesis;
+        let Some(soft) = genesis.soft_limit else {
+            return Ok(None);
+        };
+        let standing = self.standing(community, household, None)?;
+        Ok((standing.0 < soft.0.saturating_neg()).then_some((standing, soft)))
     }
 
     pub fn exchanges(&self) -> Result<Vec<ExchangeView>> {
@@ -1113,12 +1233,16 @@ impl Household {
 
     /// Balances of the current community.
     pub fn balances(&self) -> Result<Balances> {
+        self.balances_in(self.current_community()?)
+    }
+
+    fn balances_in(&self, community: CommunityId) -> Result<Balances> {
         let query = Query {
             kind: Some(DocKind::Exchange),
             ..Query::default()
         };
         let mut entries = Vec::new();
-        for summary in self.list(query, None, true)? {
+        for summary in self.list_in(community, query, None, true)? {
             let document = self.load(&summary.id)?;
             let confirmed = ExchangeMarks::read(&document).is_ok_and(|m| m.state() == ExchangeState::Confirmed);
             entries.push(LedgerEntry {
@@ -1229,39 +1353,39 @@ impl Household {
 
     /// Writes a signed bundle of everything this household holds for its
     /// communities (its own documents and those it received).
-    pub fn export(&self, path: &Path) -> Result<usize> {
-        let communities: Vec<CommunityId> = self
-            .store
-            .registry()
+    pub fn export(&self, path: &Path, only: Option<CommunityId>) -> Result<usize> {
+        let registry = self.store.registry();
+        let communities: Vec<CommunityId> = registry
             .communities()
-            .filter(|c| c.is_member(&self.household))
+            .filter(|c| c.is_member(&self.household) && only.is_none_or(|only| only == c.id))
             .map(|c| c.id)
             .collect();
-        let mut records: Vec<Record> = Vec::new();
+        let mut records: BTreeMap<maillage_crdt::RecordId, Record> = BTreeMap::new();
         for community in &communities {
-            for record in self.store.registry().records_for_community(community) {
-                if !records.contains(&record) {
-                    records.push(record);
-                }
-            }
+            records.extend(
+                registry
+                    .records_for_community(community)
+                    .into_iter()
+                    .map(|r| (r.id(), r)),
+            );
         }
         // Our own device certificates travel even before we are in a community.
-        for (_, record) in self.store.registry().records() {
+        for (id, record) in registry.records() {
             if let Record::DeviceCert(cert) = record
                 && cert.body.household == self.household
-                && !records.contains(record)
             {
-                records.push(record.clone());
+                records.insert(*id, record.clone());
             }
         }
+        let households = households_of(registry, &communities);
         let docs = self.store.export(|header| match header.community {
             Some(community) => communities.contains(&community),
-            None => true,
+            None => households.contains(&header.owner),
         })?;
         let count = docs.len();
         let bundle = Bundle {
             created_at: now_ms(),
-            records,
+            records: records.into_values().collect(),
             docs: docs
                 .into_iter()
                 .map(|(header, changes)| maillage_protocol::BundleDoc { header, changes })
@@ -1279,10 +1403,16 @@ impl Household {
     /// whole (signature, exporter) changes nothing; individual changes that
     /// fail verification are counted and skipped.
     pub fn import(&mut self, path: &Path) -> Result<ImportReport> {
-        let bytes = std::fs::read(path).map_err(|source| HouseholdError::File {
+        let file_error = |source| HouseholdError::File {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        // Check the size before reading: a huge file is refused, not loaded.
+        let size = std::fs::metadata(path).map_err(file_error)?.len();
+        if size > maillage_protocol::bundle::MAX_BUNDLE_BYTES as u64 {
+            return Err(BundleError::TooLarge.into());
+        }
+        let bytes = std::fs::read(path).map_err(file_error)?;
         let signed = Bundle::open(&bytes)?;
         let exporter_device = signed.signer_device();
         let bundle = signed.body;
@@ -1319,8 +1449,35 @@ impl Household {
                 None => HouseholdError::BundleFromStranger,
             });
         }
-        let docs = bundle.docs.into_iter().map(|doc| (doc.header, doc.changes)).collect();
-        let report = self.store.ingest(bundle.records, docs)?;
+        // Keep only what belongs to communities this household is in (once the
+        // bundle's own records count): a member's bundle may carry other
+        // communities' data, which is not ours to receive.
+        let mine: Vec<CommunityId> = registry
+            .communities()
+            .filter(|c| c.is_member(&self.household))
+            .map(|c| c.id)
+            .collect();
+        let households = households_of(&registry, &mine);
+        let records = bundle
+            .records
+            .into_iter()
+            .filter(|record| match (record.community(), record) {
+                (Some(community), _) => mine.contains(&community),
+                (None, Record::DeviceCert(cert)) => households.contains(&cert.body.household),
+                (None, Record::DeviceRevocation(revocation)) => households.contains(&revocation.body.household),
+                (None, _) => false,
+            })
+            .collect();
+        let docs = bundle
+            .docs
+            .into_iter()
+            .filter(|doc| match doc.header.community {
+                Some(community) => mine.contains(&community),
+                None => households.contains(&doc.header.owner),
+            })
+            .map(|doc| (doc.header, doc.changes))
+            .collect();
+        let report = self.store.ingest(records, docs)?;
         Ok(ImportReport {
             exporter: self.name_of(&exporter),
             records_added: report.new_records.len(),
@@ -1330,6 +1487,22 @@ impl Household {
             documents_touched: report.touched.len(),
         })
     }
+}
+
+/// Every household that appears in `communities` (members, former members,
+/// refused joiners): whose device records and profiles travel with them.
+fn households_of(registry: &maillage_crdt::Registry, communities: &[CommunityId]) -> BTreeSet<HouseholdId> {
+    communities
+        .iter()
+        .filter_map(|id| registry.community(id))
+        .flat_map(|c| {
+            c.members
+                .keys()
+                .chain(c.former.keys())
+                .chain(c.refused_joins.keys())
+                .copied()
+        })
+        .collect()
 }
 
 fn refusal_reason(refusal: maillage_crdt::registry::JoinRefusal) -> &'static str {

@@ -15,10 +15,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use automerge::{Change, ChangeHash};
+use automerge::{Change, ChangeHash, ReadDoc};
 use maillage_crdt::{
     ChangeRejected, CommunityId, DocHeader, DocId, DocKind, Document, HouseholdId, Record, RecordId, Registry, Sig,
-    SignedChange, verify_change,
+    SignedChange, VerifiedChange, verify_change,
 };
 use maillage_crdt::{DeviceId, document::MAX_DOCUMENT_BYTES, exchange};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -305,9 +305,7 @@ impl Store {
                 ));
                 continue;
             }
-            if header.kind == DocKind::Exchange
-                && let Err(rejected) = exchange::check_causal(document, &verified.change, &verified.household)
-            {
+            if let Err(rejected) = check_applicable(document, &header, &verified) {
                 report.rejected.push((id, rejected));
                 continue;
             }
@@ -370,31 +368,32 @@ impl Store {
             if !signed.iter().any(|change| revoked.contains(&change.signer)) {
                 continue;
             }
-            let mut kept: Vec<(Change, SignedChange)> = Vec::new();
-            let mut kept_hashes = BTreeSet::new();
-            // Changes come in dependency order, so one pass drops dependents too.
+            clear_document(tables, &id)?;
+            // Changes come in dependency order, so one pass, applying as it
+            // goes, drops the dependents of a dropped change too; exchanges get
+            // their causal check against the rebuilt state.
+            let mut document = Document::new(header.clone());
+            let mut seq = 0;
             for change in signed {
                 let Ok(verified) = verify_change(&change, &header, registry) else {
                     continue;
                 };
-                if verified.change.deps().iter().all(|dep| kept_hashes.contains(dep)) {
-                    kept_hashes.insert(verified.change.hash());
-                    kept.push((verified.change, change));
+                if check_applicable(&document, &header, &verified).is_err() {
+                    continue;
                 }
-            }
-            clear_document(tables, &id)?;
-            let mut document = Document::new(header);
-            for (seq, (change, signed)) in kept.iter().enumerate() {
-                let seq = seq as u64 + 1;
+                document
+                    .apply(vec![verified.change.clone()])
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                seq += 1;
                 tables
                     .changes
-                    .insert((&id.0, seq), signed.encode().as_slice())
+                    .insert((&id.0, seq), change.encode().as_slice())
                     .map_err(dberr)?;
-                tables.known.insert((&id.0, &change.hash().0), seq).map_err(dberr)?;
+                tables
+                    .known
+                    .insert((&id.0, &verified.change.hash().0), seq)
+                    .map_err(dberr)?;
             }
-            document
-                .apply(kept.into_iter().map(|(change, _)| change).collect())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             if document.is_empty() {
                 tables.summaries.remove(&id.0).map_err(dberr)?;
             } else {
@@ -820,6 +819,26 @@ fn clear_document(tables: &mut Tables<'_>, id: &DocId) -> Result<(), StoreError>
         tables.summaries.remove(&id.0).map_err(dberr)?;
     }
     Ok(())
+}
+
+/// What a verified change still needs before it is applied: its
+/// dependencies already applied (automerge would otherwise queue it out of
+/// sight, and a later snapshot would silently drop it), and for an exchange
+/// the causal check of its marks.
+fn check_applicable(document: &Document, header: &DocHeader, verified: &VerifiedChange) -> Result<(), ChangeRejected> {
+    if header.kind == DocKind::Exchange {
+        return exchange::check_causal(document, &verified.change, &verified.household);
+    }
+    let missing = verified
+        .change
+        .deps()
+        .iter()
+        .any(|dep| document.automerge().get_change_by_hash(dep).is_none());
+    if missing {
+        Err(ChangeRejected::MissingDependencies)
+    } else {
+        Ok(())
+    }
 }
 
 fn stored_summary(tables: &Tables<'_>, id: &DocId) -> Result<Option<Summary>, StoreError> {

@@ -55,67 +55,87 @@ impl Summary {
             valid: true,
         };
         let filled = match header.kind {
-            DocKind::Offer => document.read::<Offer>().ok().map(|o| {
-                summary.search = search_fold(&format!(
-                    "{} {} {} {}",
-                    o.title,
-                    o.description,
-                    o.category,
-                    o.place.clone().unwrap_or_default()
-                ));
-                summary.title = o.title;
-                summary.category = o.category;
-                summary.state = o.state.as_str().into();
-                summary.offer_kind = Some(o.kind.as_str().into());
-                summary.place = o.place;
-                summary.updated_at = o.updated_at;
-                summary.until = o.until;
-                summary.deleted = o.deleted;
-            }),
-            DocKind::Request => document.read::<Request>().ok().map(|r| {
-                summary.search = search_fold(&format!(
-                    "{} {} {} {}",
-                    r.title,
-                    r.description,
-                    r.category,
-                    r.place.clone().unwrap_or_default()
-                ));
-                summary.title = r.title;
-                summary.category = r.category;
-                summary.state = r.state.as_str().into();
-                summary.offer_kind = r.kind.map(|k| k.as_str().into());
-                summary.place = r.place;
-                summary.updated_at = r.updated_at;
-                summary.until = r.until;
-                summary.deleted = r.deleted;
-            }),
-            DocKind::Event => document.read::<Event>().ok().map(|e| {
-                summary.search = search_fold(&format!(
-                    "{} {} {} {}",
-                    e.title,
-                    e.description,
-                    e.category,
-                    e.place.clone().unwrap_or_default()
-                ));
-                summary.title = e.title;
-                summary.category = e.category;
-                summary.state = if e.cancelled { "cancelled" } else { "scheduled" }.into();
-                summary.place = e.place;
-                summary.updated_at = e.updated_at;
-                summary.start = Some(e.start_ms);
-                summary.until = e.end_ms;
-                summary.deleted = e.deleted;
-            }),
-            DocKind::Rsvp => document.read::<Rsvp>().ok().map(|r| {
-                summary.state = r.answer.as_str().into();
-                summary.updated_at = r.updated_at;
-            }),
-            DocKind::Profile => document.read::<Profile>().ok().map(|p| {
-                summary.search = search_fold(&p.name);
-                summary.title = p.name;
-                summary.place = p.place;
-                summary.updated_at = p.updated_at;
-            }),
+            DocKind::Offer => document
+                .read::<Offer>()
+                .ok()
+                .filter(|body| body.validate().is_ok())
+                .map(|o| {
+                    summary.search = search_fold(&format!(
+                        "{} {} {} {}",
+                        o.title,
+                        o.description,
+                        o.category,
+                        o.place.clone().unwrap_or_default()
+                    ));
+                    summary.title = o.title;
+                    summary.category = o.category;
+                    summary.state = o.state.as_str().into();
+                    summary.offer_kind = Some(o.kind.as_str().into());
+                    summary.place = o.place;
+                    summary.updated_at = o.updated_at;
+                    summary.until = o.until;
+                    summary.deleted = o.deleted;
+                }),
+            DocKind::Request => document
+                .read::<Request>()
+                .ok()
+                .filter(|body| body.validate().is_ok())
+                .map(|r| {
+                    summary.search = search_fold(&format!(
+                        "{} {} {} {}",
+                        r.title,
+                        r.description,
+                        r.category,
+                        r.place.clone().unwrap_or_default()
+                    ));
+                    summary.title = r.title;
+                    summary.category = r.category;
+                    summary.state = r.state.as_str().into();
+                    summary.offer_kind = r.kind.map(|k| k.as_str().into());
+                    summary.place = r.place;
+                    summary.updated_at = r.updated_at;
+                    summary.until = r.until;
+                    summary.deleted = r.deleted;
+                }),
+            DocKind::Event => document
+                .read::<Event>()
+                .ok()
+                .filter(|body| body.validate().is_ok())
+                .map(|e| {
+                    summary.search = search_fold(&format!(
+                        "{} {} {} {}",
+                        e.title,
+                        e.description,
+                        e.category,
+                        e.place.clone().unwrap_or_default()
+                    ));
+                    summary.title = e.title;
+                    summary.category = e.category;
+                    summary.state = if e.cancelled { "cancelled" } else { "scheduled" }.into();
+                    summary.place = e.place;
+                    summary.updated_at = e.updated_at;
+                    summary.start = Some(e.start_ms);
+                    summary.until = e.end_ms;
+                    summary.deleted = e.deleted;
+                }),
+            DocKind::Rsvp => document
+                .read::<Rsvp>()
+                .ok()
+                .filter(|body| body.validate().is_ok())
+                .map(|r| {
+                    summary.state = r.answer.as_str().into();
+                    summary.updated_at = r.updated_at;
+                }),
+            DocKind::Profile => document
+                .read::<Profile>()
+                .ok()
+                .filter(|body| body.validate().is_ok())
+                .map(|p| {
+                    summary.search = search_fold(&p.name);
+                    summary.title = p.name;
+                    summary.place = p.place;
+                    summary.updated_at = p.updated_at;
+                }),
             DocKind::Exchange => ExchangeMarks::read(document).ok().map(|marks| {
                 let terms = header.terms.clone().unwrap_or_else(|| unreachable_terms(&header));
                 summary.title = terms.note.clone();
@@ -131,6 +151,13 @@ impl Summary {
             summary.valid = false;
             summary.state = "invalid".into();
         }
+        // Times in a body are the writer's word; the change times are too, but
+        // they are at least the ones the signatures cover. Clamping keeps a
+        // writer from pinning an item to the top of every listing with a
+        // date in the far future.
+        let latest = document.changes().iter().map(|c| c.timestamp()).max().unwrap_or(0);
+        let latest_ms = latest.saturating_mul(1000).saturating_add(999);
+        summary.updated_at = summary.updated_at.clamp(0, latest_ms);
         summary
     }
 }

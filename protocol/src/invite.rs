@@ -31,6 +31,10 @@ pub struct InviteCode {
     pub invite_secret: [u8; 32],
     /// Where the inviter's node may be reached (multiaddrs), for the mesh.
     pub addresses: Vec<String>,
+    /// The inviter's signed profile changes, so the newcomer can name the
+    /// steward (`exchange propose --with "Ferme des Tilleuls"`) before any
+    /// sync. Verified like any other change when the newcomer stores them.
+    pub inviter_profile: Vec<maillage_crdt::SignedChange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

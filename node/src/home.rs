@@ -6,6 +6,9 @@
 //!   keys/                 mode 0700
 //!     household.key       the household root key (mode 0600)
 //!     device.key          this device's key (mode 0600)
+//!   run/                  mode 0700, while or since `maillage node` runs (see `api`)
+//!     token               the local API's bearer token (mode 0600)
+//!     api.json            where the running node's API listens, and its pid
 //! ```
 
 use std::io::Write;
@@ -64,6 +67,11 @@ impl Home {
         self.keys_dir().join("device.key")
     }
 
+    /// Files of the running node: the API token and address.
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
     /// True once `init` has run here.
     pub fn is_initialised(&self) -> bool {
         self.device_key_path().exists()
@@ -81,7 +89,7 @@ impl Home {
     }
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
     {

@@ -1349,6 +1349,88 @@ impl Household {
             .collect())
     }
 
+    // ----- what peers and bundles bring ------------------------------------------
+
+    /// Stores records and documents that came from elsewhere (a bundle, a
+    /// peer), keeping only what belongs to communities this household is in
+    /// once the incoming records count (a newcomer's join makes it a member),
+    /// plus the profiles and device records of those communities' households.
+    /// Whatever a sender adds about other communities is not ours to receive
+    /// and is dropped; everything kept is verified by the store.
+    pub fn ingest_foreign(
+        &mut self,
+        records: Vec<Record>,
+        docs: Vec<(DocHeader, Vec<SignedChange>)>,
+    ) -> Result<ApplyReport> {
+        let mut registry = self.store.registry().clone();
+        registry.insert(records.iter().cloned());
+        let mine: Vec<CommunityId> =
+            registry.communities().filter(|c| c.is_member(&self.household)).map(|c| c.id).collect();
+        let households = households_of(&registry, &mine);
+        let records = records
+            .into_iter()
+            .filter(|record| match (record.community(), record) {
+                (Some(community), _) => mine.contains(&community),
+                (None, Record::DeviceCert(cert)) => households.contains(&cert.body.household),
+                (None, Record::DeviceRevocation(revocation)) => households.contains(&revocation.body.household),
+                (None, _) => false,
+            })
+            .collect();
+        let docs = docs
+            .into_iter()
+            .filter(|(header, _)| match header.community {
+                Some(community) => mine.contains(&community),
+                None => households.contains(&header.owner),
+            })
+            .collect();
+        Ok(self.store.ingest(records, docs)?)
+    }
+
+    /// What this household tells a peer about itself on connecting: its
+    /// device certificates and revocations, and its join records (so a
+    /// member who joined offline is recognised by any member it meets).
+    pub fn own_records(&self) -> Vec<Record> {
+        self.store
+            .registry()
+            .records()
+            .filter(|(_, record)| match record {
+                Record::DeviceCert(cert) => cert.body.household == self.household,
+                Record::DeviceRevocation(revocation) => revocation.body.household == self.household,
+                Record::Join(join) => join.body.household == self.household,
+                _ => false,
+            })
+            .map(|(_, record)| record.clone())
+            .collect()
+    }
+
+    /// Communities both this household and the household of `device` are
+    /// members of: the only ones a peer on that device may sync.
+    pub fn shared_communities(&self, device: &DeviceId) -> Vec<CommunityId> {
+        let registry = self.store.registry();
+        let Ok(peer) = registry.household_of(device, now_ms()) else { return Vec::new() };
+        registry
+            .communities()
+            .filter(|c| c.is_member(&self.household) && c.is_member(&peer))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// The household a peer's device belongs to, and its name, if known.
+    pub fn household_of_device(&self, device: &DeviceId) -> Option<(HouseholdId, String)> {
+        let household = self.store.registry().household_of(device, now_ms()).ok()?;
+        Some((household, self.name_of(&household)))
+    }
+
+    /// The records of `community`, for a member peer.
+    pub fn community_records(&self, community: &CommunityId) -> Vec<Record> {
+        self.store.registry().records_for_community(community)
+    }
+
+    /// The device key: also the node's libp2p identity.
+    pub fn device_key(&self) -> &SecretKey {
+        &self.device
+    }
+
     // ----- bundles ----------------------------------------------------------------
 
     /// Writes a signed bundle of everything this household holds for its
@@ -1449,35 +1531,8 @@ impl Household {
                 None => HouseholdError::BundleFromStranger,
             });
         }
-        // Keep only what belongs to communities this household is in (once the
-        // bundle's own records count): a member's bundle may carry other
-        // communities' data, which is not ours to receive.
-        let mine: Vec<CommunityId> = registry
-            .communities()
-            .filter(|c| c.is_member(&self.household))
-            .map(|c| c.id)
-            .collect();
-        let households = households_of(&registry, &mine);
-        let records = bundle
-            .records
-            .into_iter()
-            .filter(|record| match (record.community(), record) {
-                (Some(community), _) => mine.contains(&community),
-                (None, Record::DeviceCert(cert)) => households.contains(&cert.body.household),
-                (None, Record::DeviceRevocation(revocation)) => households.contains(&revocation.body.household),
-                (None, _) => false,
-            })
-            .collect();
-        let docs = bundle
-            .docs
-            .into_iter()
-            .filter(|doc| match doc.header.community {
-                Some(community) => mine.contains(&community),
-                None => households.contains(&doc.header.owner),
-            })
-            .map(|doc| (doc.header, doc.changes))
-            .collect();
-        let report = self.store.ingest(records, docs)?;
+        let docs = bundle.docs.into_iter().map(|doc| (doc.header, doc.changes)).collect();
+        let report = self.ingest_foreign(bundle.records, docs)?;
         Ok(ImportReport {
             exporter: self.name_of(&exporter),
             records_added: report.new_records.len(),

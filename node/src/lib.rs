@@ -4,10 +4,14 @@
 //! This is the only crate that does I/O. The rules it applies all come from
 //! `maillage-crdt`; the bytes it exchanges are defined by `maillage-protocol`.
 
+pub mod api;
 pub mod home;
 pub mod household;
 pub mod i18n;
 pub mod keys;
+pub mod net;
+pub mod runtime;
+pub mod source;
 pub mod store;
 pub mod summary;
 

@@ -7,15 +7,19 @@
 //! (which compresses far better) plus the list of their signatures, so every
 //! change can still be handed to a peer with its signature.
 //!
+//! Each document's current heads are kept beside its summary (`heads-1`),
+//! keyed by community, so a sync session lists what it covers without
+//! loading any automerge document (see [`crate::source`]).
+//!
 //! Every change passes [`maillage_crdt::verify_change`] before it is written,
 //! whatever its origin. Each public write is one redb transaction, committed
 //! durably (fsync) before the call returns: when the CLI says "done", the
 //! data is on disk.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use automerge::{Change, ChangeHash, ReadDoc};
+use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use maillage_crdt::{
     ChangeRejected, CommunityId, DocHeader, DocId, DocKind, Document, HouseholdId, Record, RecordId, Registry, Sig,
     SignedChange, VerifiedChange, verify_change,
@@ -43,6 +47,10 @@ const SNAPSHOTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("snaps
 /// `summaries-1`: what listings show, derived from each document after every
 /// change. Key: doc id. Value: postcard `Summary`.
 const SUMMARIES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("summaries-1");
+/// `heads-1`: the current heads of every document holding changes, refreshed
+/// with its summary; what sync sessions list. Key: (community id, or zeros for
+/// a profile; doc id). Value: the heads' change hashes, 32 bytes each, sorted.
+const HEADS: TableDefinition<(&[u8; 32], &[u8; 32]), &[u8]> = TableDefinition::new("heads-1");
 /// Key of `by-recency-1`: (kind code, community, u64::MAX − updated ms, doc id).
 type RecencyKey = (u8, &'static [u8; 32], u64, &'static [u8; 32]);
 /// Key of `by-category-1` and `by-state-1`: (kind code, community, word, u64::MAX − updated ms, doc id).
@@ -174,6 +182,7 @@ impl Store {
             txn.open_table(KNOWN).map_err(dberr)?;
             txn.open_table(SNAPSHOTS).map_err(dberr)?;
             txn.open_table(SUMMARIES).map_err(dberr)?;
+            txn.open_table(HEADS).map_err(dberr)?;
             txn.open_table(BY_RECENCY).map_err(dberr)?;
             txn.open_table(BY_CATEGORY).map_err(dberr)?;
             txn.open_table(BY_STATE).map_err(dberr)?;
@@ -368,7 +377,7 @@ impl Store {
             if !signed.iter().any(|change| revoked.contains(&change.signer)) {
                 continue;
             }
-            clear_document(tables, &id)?;
+            clear_document(tables, &header)?;
             // Changes come in dependency order, so one pass, applying as it
             // goes, drops the dependents of a dropped change too; exchanges get
             // their causal check against the rebuilt state.
@@ -413,6 +422,13 @@ impl Store {
         tables
             .summaries
             .insert(&id.0, postcard::to_stdvec(&summary).unwrap_or_default().as_slice())
+            .map_err(dberr)?;
+        let mut heads = document.heads();
+        heads.sort_unstable();
+        let heads: Vec<u8> = heads.iter().flat_map(|head| head.0).collect();
+        tables
+            .heads
+            .insert((&community_key(document.header()), &id.0), heads.as_slice())
             .map_err(dberr)?;
         add_index_entries(tables, &summary)
     }
@@ -571,6 +587,141 @@ impl Store {
         Ok(docs)
     }
 
+    /// What a sync session for `community` covers, with each document's
+    /// current heads: every document of the community, and the profiles of
+    /// its members and former members. Reads `heads-1` only (one range and a
+    /// lookup per member), never an automerge document.
+    pub fn sync_items(&self, community: &CommunityId) -> Result<Vec<(DocId, Vec<ChangeHash>)>, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let heads = read.open_table(HEADS).map_err(dberr)?;
+        let mut items = Vec::new();
+        for row in heads
+            .range((&community.0, &[0; 32])..=(&community.0, &[255; 32]))
+            .map_err(dberr)?
+        {
+            let (key, value) = row.map_err(dberr)?;
+            items.push((DocId(*key.value().1), decode_heads(value.value())?));
+        }
+        if let Some(derived) = self.registry.community(community) {
+            let households: BTreeSet<HouseholdId> =
+                derived.members.keys().chain(derived.former.keys()).copied().collect();
+            for household in households {
+                let profile = DocHeader::profile(household).id();
+                if let Some(value) = heads.get((&NO_COMMUNITY, &profile.0)).map_err(dberr)? {
+                    items.push((profile, decode_heads(value.value())?));
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    /// The current heads of a document, sorted; empty if it is unknown.
+    pub fn heads(&self, id: &DocId) -> Result<Vec<ChangeHash>, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let headers = read.open_table(HEADERS).map_err(dberr)?;
+        let Some(header) = headers.get(&id.0).map_err(dberr)? else {
+            return Ok(Vec::new());
+        };
+        let header = DocHeader::decode(header.value()).ok_or_else(|| corrupt("a header"))?;
+        let heads = read.open_table(HEADS).map_err(dberr)?;
+        match heads.get((&community_key(&header), &id.0)).map_err(dberr)? {
+            Some(value) => decode_heads(value.value()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// True when the document holds every change in `hashes` (vacuously true
+    /// for none). Reads `known-1` only.
+    pub fn has_changes(&self, id: &DocId, hashes: &[ChangeHash]) -> Result<bool, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let known = read.open_table(KNOWN).map_err(dberr)?;
+        for hash in hashes {
+            if known.get((&id.0, &hash.0)).map_err(dberr)?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The signed changes of a document that are neither `their_heads` nor
+    /// ancestors of them, in dependency order. Hashes in `their_heads` this
+    /// store lacks are ignored (with none known: every change). Empty if the
+    /// document is unknown, or if `their_heads` already cover our heads.
+    ///
+    /// One read transaction: the snapshot and the change rows are read once;
+    /// automerge picks the changes, and each gets its signature back from the
+    /// snapshot's list or its own row.
+    pub fn changes_since(&self, id: &DocId, their_heads: &[ChangeHash]) -> Result<Vec<SignedChange>, StoreError> {
+        let read = self.db.begin_read().map_err(dberr)?;
+        let headers = read.open_table(HEADERS).map_err(dberr)?;
+        let Some(header) = headers.get(&id.0).map_err(dberr)? else {
+            return Ok(Vec::new());
+        };
+        let header = DocHeader::decode(header.value()).ok_or_else(|| corrupt("a header"))?;
+        let known_table = read.open_table(KNOWN).map_err(dberr)?;
+        let mut known = Vec::new();
+        for hash in their_heads {
+            if known_table.get((&id.0, &hash.0)).map_err(dberr)?.is_some() {
+                known.push(*hash);
+            }
+        }
+        // They hold our heads, hence everything: nothing to load.
+        let heads_table = read.open_table(HEADS).map_err(dberr)?;
+        if let Some(value) = heads_table.get((&community_key(&header), &id.0)).map_err(dberr)? {
+            let ours = decode_heads(value.value())?;
+            if ours.iter().all(|head| known.contains(head)) {
+                return Ok(Vec::new());
+            }
+        }
+
+        let snapshots = read.open_table(SNAPSHOTS).map_err(dberr)?;
+        let mut signatures: HashMap<[u8; 32], (DeviceId, Sig)> = HashMap::new();
+        let mut document = match snapshots.get(&id.0).map_err(dberr)? {
+            Some(bytes) => {
+                let snapshot: Snapshot = postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a snapshot"))?;
+                signatures.extend(
+                    snapshot
+                        .signatures
+                        .into_iter()
+                        .map(|(hash, device, sig)| (hash, (device, sig))),
+                );
+                Automerge::load(&snapshot.automerge).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            None => Automerge::new(),
+        };
+        // Uncompacted rows go out exactly as stored.
+        let changes = read.open_table(CHANGES).map_err(dberr)?;
+        let mut rows: HashMap<ChangeHash, SignedChange> = HashMap::new();
+        let mut pending = Vec::new();
+        for row in changes.range((&id.0, 0)..=(&id.0, u64::MAX)).map_err(dberr)? {
+            let signed = SignedChange::decode(row.map_err(dberr)?.1.value()).map_err(|_| corrupt("a change"))?;
+            let change = Change::from_bytes(signed.change.clone()).map_err(|_| corrupt("a change"))?;
+            rows.insert(change.hash(), signed);
+            pending.push(change);
+        }
+        document
+            .apply_changes(pending)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+
+        document
+            .get_changes(&known)
+            .into_iter()
+            .map(|change| {
+                let hash = change.hash();
+                if let Some(signed) = rows.remove(&hash) {
+                    return Ok(signed);
+                }
+                let (signer, signature) = signatures.get(&hash.0).ok_or_else(|| corrupt("a snapshot signature"))?;
+                Ok(SignedChange {
+                    doc: *id,
+                    change: change.raw_bytes().to_vec(),
+                    signer: *signer,
+                    signature: *signature,
+                })
+            })
+            .collect()
+    }
+
     /// Bytes used by the redb file, and how many documents and change rows it holds.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let read = self.db.begin_read().map_err(dberr)?;
@@ -620,6 +771,7 @@ struct Tables<'txn> {
     known: redb::Table<'txn, (&'static [u8; 32], &'static [u8; 32]), u64>,
     snapshots: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
     summaries: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
+    heads: redb::Table<'txn, (&'static [u8; 32], &'static [u8; 32]), &'static [u8]>,
     by_recency: redb::Table<'txn, RecencyKey, ()>,
     by_category: redb::Table<'txn, WordKey, ()>,
     by_state: redb::Table<'txn, WordKey, ()>,
@@ -634,6 +786,7 @@ impl<'txn> Tables<'txn> {
             known: txn.open_table(KNOWN).map_err(dberr)?,
             snapshots: txn.open_table(SNAPSHOTS).map_err(dberr)?,
             summaries: txn.open_table(SUMMARIES).map_err(dberr)?,
+            heads: txn.open_table(HEADS).map_err(dberr)?,
             by_recency: txn.open_table(BY_RECENCY).map_err(dberr)?,
             by_category: txn.open_table(BY_CATEGORY).map_err(dberr)?,
             by_state: txn.open_table(BY_STATE).map_err(dberr)?,
@@ -804,7 +957,9 @@ fn compact(tables: &mut Tables<'_>, document: &mut Document) -> Result<(), Store
     Ok(())
 }
 
-fn clear_document(tables: &mut Tables<'_>, id: &DocId) -> Result<(), StoreError> {
+fn clear_document(tables: &mut Tables<'_>, header: &DocHeader) -> Result<(), StoreError> {
+    let id = &header.id();
+    tables.heads.remove((&community_key(header), &id.0)).map_err(dberr)?;
     tables
         .changes
         .retain_in((&id.0, 0)..=(&id.0, u64::MAX), |_, _| false)
@@ -848,6 +1003,26 @@ fn stored_summary(tables: &Tables<'_>, id: &DocId) -> Result<Option<Summary>, St
     Ok(Some(
         postcard::from_bytes(bytes.value()).map_err(|_| corrupt("a summary"))?,
     ))
+}
+
+/// The first half of a `heads-1` key: the document's community, zeros for a profile.
+fn community_key(header: &DocHeader) -> [u8; 32] {
+    header.community.map_or(NO_COMMUNITY, |c| c.0)
+}
+
+/// Decodes a `heads-1` value.
+fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, StoreError> {
+    let chunks = bytes.chunks_exact(32);
+    if !chunks.remainder().is_empty() {
+        return Err(corrupt("document heads"));
+    }
+    Ok(chunks
+        .map(|chunk| {
+            let mut hash = [0; 32];
+            hash.copy_from_slice(chunk);
+            ChangeHash(hash)
+        })
+        .collect())
 }
 
 fn index_keys(summary: &Summary) -> (u8, [u8; 32], u64) {

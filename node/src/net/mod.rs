@@ -1,0 +1,908 @@
+//! The mesh: one task owns the libp2p [`Swarm`]; the rest of the node talks to
+//! it through a [`NetHandle`] over a bounded channel.
+//!
+//! ```text
+//!   connect ─► hello (device + join records, both ways) ─► for each community
+//!   both are members of: community records (digest first) ─► sync session
+//!   (reconciliation, then signed changes) ─► store.ingest verifies each change
+//!   local change ─► gossipsub "changed" on the community topic ─► peers sync
+//! ```
+//!
+//! The store is synchronous (redb) and shared with the local API, so every
+//! store operation runs on a blocking thread and reports back to the loop as a
+//! [`Work`] message; the loop itself never waits on the disk. Nothing about a
+//! community — no record, no document, no document id — is sent to a peer
+//! whose device does not belong to a member household of that community.
+
+mod behaviour;
+pub mod wire;
+
+pub use libp2p::{Multiaddr, PeerId};
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Swarm, gossipsub, identify, identity, mdns};
+use maillage_crdt::{ChangeRejected, CommunityId, DeviceId, Record};
+use maillage_protocol::sync::{Session, Step};
+use serde::Serialize;
+use serde_bytes::ByteBuf;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::household::{Household, now_ms};
+use crate::store::ApplyReport;
+use behaviour::{Behaviour, BehaviourEvent};
+use wire::{RecordsRequest, RecordsResponse, SyncRequest, SyncResponse};
+
+/// A connected peer, as `maillage peers` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PeerView {
+    pub peer: String,
+    /// The household the peer's device belongs to, when known.
+    pub household: Option<String>,
+    pub name: Option<String>,
+    pub addresses: Vec<String>,
+    /// "tcp" or "quic".
+    pub transport: String,
+}
+
+/// What `maillage status` shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct NetStatus {
+    pub peer_id: String,
+    pub listen_addresses: Vec<String>,
+    pub peers: Vec<PeerView>,
+    /// Per community: its id and the last time a sync with a peer finished (Unix ms).
+    pub last_sync: Vec<(String, Option<i64>)>,
+}
+
+/// How the swarm is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start (relays, bootstrap, an inviter's addresses).
+    pub dial: Vec<Multiaddr>,
+    /// Discover peers on the LAN. mDNS does not use loopback: tests on one
+    /// machine turn it off and dial explicitly.
+    pub mdns: bool,
+    /// How often to run an anti-entropy sync with each connected member.
+    pub resync_every: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: vec![],
+            dial: vec![],
+            mdns: true,
+            resync_every: Duration::from_secs(20),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    #[error(transparent)]
+    Build(#[from] behaviour::BuildError),
+    #[error("cannot listen on {address}: {reason}")]
+    Listen { address: String, reason: String },
+    #[error("the device key cannot be used as a network identity: {0}")]
+    Identity(String),
+}
+
+enum Command {
+    Status(oneshot::Sender<NetStatus>),
+    /// Something changed locally: tell the communities' peers.
+    Announce,
+    Dial(Multiaddr),
+    Shutdown,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Status(_) => f.write_str("Status"),
+            Command::Announce => f.write_str("Announce"),
+            Command::Dial(address) => write!(f, "Dial({address})"),
+            Command::Shutdown => f.write_str("Shutdown"),
+        }
+    }
+}
+
+/// A cloneable handle to the swarm task.
+#[derive(Clone, Debug)]
+pub struct NetHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl NetHandle {
+    /// The swarm's current state, or `None` if the task has stopped.
+    pub async fn status(&self) -> Option<NetStatus> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::Status(reply)).await.ok()?;
+        answer.await.ok()
+    }
+
+    /// Asks the swarm to announce local changes to peers. Never blocks: if the
+    /// queue is full, an announcement is already pending.
+    pub fn announce(&self) {
+        let _ = self.commands.try_send(Command::Announce);
+    }
+
+    pub async fn dial(&self, address: Multiaddr) {
+        let _ = self.commands.send(Command::Dial(address)).await;
+    }
+
+    /// Stops the swarm task after it finishes its current event.
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown).await;
+    }
+}
+
+/// Results of store work done on a blocking thread, back to the loop.
+enum Work {
+    /// We answered a peer's hello: send our records back, then it is known.
+    HelloAnswered { peer: PeerId, channel: ResponseChannel<RecordsResponse>, records: Vec<Record>, known: Known },
+    /// We stored a peer's answer to our hello.
+    HelloStored { peer: PeerId, known: Known },
+    CommunityRecords { channel: ResponseChannel<RecordsResponse>, response: RecordsResponse },
+    CommunityRecordsStored { peer: PeerId, community: CommunityId, known: Known },
+    SyncStarted { peer: PeerId, community: CommunityId, result: Result<(Session, Vec<u8>), String> },
+    SyncStepped { peer: PeerId, community: CommunityId, session: Session, result: Result<(Step, ApplyReport), String> },
+    SyncAnswered {
+        peer: PeerId,
+        community: CommunityId,
+        session: Session,
+        channel: ResponseChannel<SyncResponse>,
+        result: Result<(Step, ApplyReport), String>,
+    },
+    SyncRefused { peer: PeerId, channel: ResponseChannel<SyncResponse> },
+    Communities(Vec<CommunityId>),
+}
+
+/// What the node knows of a peer after hello.
+#[derive(Clone, Debug, Default)]
+struct Known {
+    household: Option<(String, String)>,
+    shared: Vec<CommunityId>,
+}
+
+#[derive(Debug, Default)]
+struct PeerState {
+    addresses: Vec<Multiaddr>,
+    transport: String,
+    known: Option<Known>,
+    /// Rejected changes or protocol violations from this peer.
+    strikes: u32,
+}
+
+/// An outbound sync session (we initiated it).
+#[derive(Debug, Default)]
+struct Outbound {
+    /// `None` while a step runs on a blocking thread or a request is in flight.
+    session: Option<Session>,
+    /// Start again once this one is done (an announcement arrived meanwhile).
+    again: bool,
+}
+
+const STRIKES_BEFORE_BAN: u32 = 3;
+const BAN_FOR: Duration = Duration::from_secs(600);
+const WORK_QUEUE: usize = 256;
+const COMMAND_QUEUE: usize = 64;
+
+/// Starts the swarm task.
+pub fn spawn(household: Arc<Mutex<Household>>, config: Config) -> Result<(NetHandle, tokio::task::JoinHandle<()>), NetError> {
+    let keypair = {
+        let guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut secret = guard.device_key().to_bytes();
+        identity::Keypair::ed25519_from_bytes(&mut secret).map_err(|e| NetError::Identity(e.to_string()))?
+    };
+    let mut swarm = behaviour::build(keypair, config.mdns)?;
+    for address in &config.listen {
+        swarm
+            .listen_on(address.clone())
+            .map_err(|e| NetError::Listen { address: address.to_string(), reason: e.to_string() })?;
+    }
+    for address in &config.dial {
+        if let Err(error) = swarm.dial(address.clone()) {
+            warn!(%address, %error, "cannot dial");
+        }
+    }
+    let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (work_tx, work_rx) = mpsc::channel(WORK_QUEUE);
+    let node = Node {
+        swarm,
+        household,
+        config,
+        commands: command_rx,
+        work_tx,
+        work_rx,
+        peers: HashMap::new(),
+        banned: HashMap::new(),
+        outbound: HashMap::new(),
+        in_flight: HashMap::new(),
+        records_in_flight: HashMap::new(),
+        inbound: HashMap::new(),
+        last_sync: HashMap::new(),
+        subscribed: HashSet::new(),
+    };
+    let task = tokio::spawn(node.run());
+    Ok((NetHandle { commands }, task))
+}
+
+struct Node {
+    swarm: Swarm<Behaviour>,
+    household: Arc<Mutex<Household>>,
+    config: Config,
+    commands: mpsc::Receiver<Command>,
+    work_tx: mpsc::Sender<Work>,
+    work_rx: mpsc::Receiver<Work>,
+    peers: HashMap<PeerId, PeerState>,
+    banned: HashMap<PeerId, Instant>,
+    outbound: HashMap<(PeerId, CommunityId), Outbound>,
+    /// Which sync each community-records request in flight prepares.
+    records_in_flight: HashMap<OutboundRequestId, (PeerId, CommunityId)>,
+    /// Which outbound session each sync request in flight belongs to.
+    in_flight: HashMap<OutboundRequestId, (PeerId, CommunityId)>,
+    /// Responder sessions; taken out while a step runs.
+    inbound: HashMap<(PeerId, CommunityId), Session>,
+    last_sync: HashMap<CommunityId, i64>,
+    subscribed: HashSet<CommunityId>,
+}
+
+fn topic(community: &CommunityId) -> gossipsub::IdentTopic {
+    gossipsub::IdentTopic::new(format!("maillage/{}", community.to_text()))
+}
+
+fn device_of(peer: &PeerId) -> Option<DeviceId> {
+    let public = identity::PublicKey::try_decode_protobuf(&peer.to_bytes()[2..]).ok()?;
+    let ed25519 = public.try_into_ed25519().ok()?;
+    Some(DeviceId(ed25519.to_bytes()))
+}
+
+fn encode_records(records: &[Record]) -> Vec<ByteBuf> {
+    records.iter().map(|r| ByteBuf::from(r.encode())).collect()
+}
+
+/// Decodes records from a peer; a record that does not decode is dropped
+/// (and counted by the caller) rather than failing the whole message.
+fn decode_records(bytes: &[ByteBuf]) -> (Vec<Record>, usize) {
+    let mut records = Vec::new();
+    let mut bad = 0;
+    for item in bytes {
+        match Record::decode(item) {
+            Ok(record) => records.push(record),
+            Err(_) => bad += 1,
+        }
+    }
+    (records, bad)
+}
+
+fn records_digest(records: &[Record]) -> [u8; 32] {
+    let mut ids: Vec<[u8; 32]> = records.iter().map(|r| r.id().0).collect();
+    ids.sort_unstable();
+    let flat: Vec<u8> = ids.concat();
+    maillage_crdt::ids::tagged_hash("maillage/records-digest/1", &[&flat])
+}
+
+impl Node {
+    async fn run(mut self) {
+        let mut resync = tokio::time::interval(self.config.resync_every);
+        resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.refresh_communities();
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = self.commands.recv() => match command {
+                    Some(Command::Shutdown) | None => break,
+                    Some(command) => self.on_command(command),
+                },
+                Some(work) = self.work_rx.recv() => self.on_work(work),
+                _ = resync.tick() => self.on_resync(),
+            }
+        }
+        info!("network stopped");
+    }
+
+    /// Runs `job` on a blocking thread with the household, and feeds its
+    /// result back to the loop.
+    fn blocking<F>(&self, job: F)
+    where
+        F: FnOnce(&mut Household) -> Work + Send + 'static,
+    {
+        let household = self.household.clone();
+        let results = self.work_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let work = job(&mut guard);
+            drop(guard);
+            let _ = results.blocking_send(work);
+        });
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            Command::Announce => {
+                self.refresh_communities();
+                self.announce_all();
+            }
+            Command::Dial(address) => {
+                if let Err(error) = self.swarm.dial(address.clone()) {
+                    warn!(%address, %error, "cannot dial");
+                }
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn status(&self) -> NetStatus {
+        let mut peers: Vec<PeerView> = self
+            .peers
+            .iter()
+            .map(|(peer, state)| PeerView {
+                peer: peer.to_string(),
+                household: state.known.as_ref().and_then(|k| k.household.as_ref().map(|(id, _)| id.clone())),
+                name: state.known.as_ref().and_then(|k| k.household.as_ref().map(|(_, name)| name.clone())),
+                addresses: state.addresses.iter().map(|a| a.to_string()).collect(),
+                transport: state.transport.clone(),
+            })
+            .collect();
+        peers.sort_by(|a, b| a.peer.cmp(&b.peer));
+        let mut last_sync: Vec<(String, Option<i64>)> =
+            self.subscribed.iter().map(|c| (c.to_text(), self.last_sync.get(c).copied())).collect();
+        last_sync.sort();
+        NetStatus {
+            peer_id: self.swarm.local_peer_id().to_string(),
+            listen_addresses: self.swarm.listeners().map(|a| a.to_string()).collect(),
+            peers,
+            last_sync,
+        }
+    }
+
+    /// Subscribes to the gossip topic of every community the household is in
+    /// (it may have joined or founded one since the last look).
+    fn refresh_communities(&self) {
+        self.blocking(|household| {
+            let communities = household
+                .communities()
+                .map(|list| list.iter().filter_map(|c| c.id.parse().ok()).collect())
+                .unwrap_or_default();
+            Work::Communities(communities)
+        });
+    }
+
+    fn announce_all(&mut self) {
+        for community in self.subscribed.clone() {
+            let payload = now_ms().to_le_bytes().to_vec();
+            match self.swarm.behaviour_mut().gossipsub.publish(topic(&community), payload) {
+                Ok(_) | Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+                Err(error) => debug!(%error, "announcement not sent"),
+            }
+        }
+        // Peers that are connected but not (yet) in the gossip mesh hear of
+        // it directly.
+        let targets: Vec<(PeerId, CommunityId)> = self
+            .peers
+            .iter()
+            .filter_map(|(peer, state)| state.known.as_ref().map(|k| (peer, k)))
+            .flat_map(|(peer, known)| known.shared.iter().map(move |c| (*peer, *c)))
+            .collect();
+        for (peer, community) in targets {
+            self.start_sync(peer, community);
+        }
+    }
+
+    fn on_resync(&mut self) {
+        self.refresh_communities();
+        self.banned.retain(|_, since| since.elapsed() < BAN_FOR);
+        let targets: Vec<(PeerId, CommunityId)> = self
+            .peers
+            .iter()
+            .filter_map(|(peer, state)| state.known.as_ref().map(|k| (*peer, k.shared.clone())))
+            .flat_map(|(peer, shared)| shared.into_iter().map(move |c| (peer, c)))
+            .collect();
+        for (peer, community) in targets {
+            self.start_sync(peer, community);
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => info!(%address, "listening"),
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                if self.banned.contains_key(&peer_id) {
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                let address = endpoint.get_remote_address().clone();
+                let transport = if address.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::QuicV1)) {
+                    "quic"
+                } else {
+                    "tcp"
+                };
+                let state = self.peers.entry(peer_id).or_default();
+                if !state.addresses.contains(&address) {
+                    state.addresses.push(address.clone());
+                }
+                state.transport = transport.into();
+                debug!(%peer_id, %address, transport, "connected");
+                if state.known.is_none() {
+                    self.send_hello(peer_id);
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                self.peers.remove(&peer_id);
+                self.outbound.retain(|(peer, _), _| peer != &peer_id);
+                self.in_flight.retain(|_, (peer, _)| peer != &peer_id);
+                self.records_in_flight.retain(|_, (peer, _)| peer != &peer_id);
+                self.inbound.retain(|(peer, _), _| peer != &peer_id);
+                debug!(%peer_id, "disconnected");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                for (peer, address) in found {
+                    if !self.swarm.is_connected(&peer) && !self.banned.contains_key(&peer) {
+                        debug!(%peer, %address, "discovered on the LAN");
+                        let _ = self.swarm.dial(address);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                for address in info.listen_addrs {
+                    self.swarm.add_peer_address(peer_id, address);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message,
+                ..
+            })) => self.on_announcement(propagation_source, message),
+            SwarmEvent::Behaviour(BehaviourEvent::Records(event)) => self.on_records_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event),
+            _ => {}
+        }
+    }
+
+    fn on_announcement(&mut self, from: PeerId, message: gossipsub::Message) {
+        let shared = self.peers.get(&from).and_then(|s| s.known.as_ref()).map(|k| k.shared.clone()).unwrap_or_default();
+        for community in shared {
+            if message.topic == topic(&community).hash() {
+                self.start_sync(from, community);
+                // The author may be connected too and hold more than the forwarder.
+                if let Some(source) = message.source
+                    && source != from
+                    && self.swarm.is_connected(&source)
+                {
+                    self.start_sync(source, community);
+                }
+            }
+        }
+    }
+
+    // ----- hello and records ---------------------------------------------------
+
+    fn send_hello(&mut self, peer: PeerId) {
+        let household = self.household.clone();
+        let records = {
+            let guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            guard.own_records()
+        };
+        self.swarm
+            .behaviour_mut()
+            .records
+            .send_request(&peer, RecordsRequest::Hello { records: encode_records(&records) });
+    }
+
+    fn on_records_event(&mut self, event: request_response::Event<RecordsRequest, RecordsResponse>) {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => match request {
+                RecordsRequest::Hello { records } => {
+                    let (records, bad) = decode_records(&records);
+                    self.strike_if(peer, bad > 0, "undecodable records in hello");
+                    self.blocking(move |household| {
+                        let _ = household.ingest_foreign(records, vec![]);
+                        let known = know(household, &peer);
+                        Work::HelloAnswered { peer, channel, records: household.own_records(), known }
+                    });
+                }
+                RecordsRequest::Community { community, digest } => {
+                    let community = CommunityId(community);
+                    self.blocking(move |household| {
+                        let allowed = device_of(&peer).is_some_and(|d| household.shared_communities(&d).contains(&community));
+                        let response = if !allowed {
+                            RecordsResponse::Refused
+                        } else {
+                            let records = household.community_records(&community);
+                            if records_digest(&records) == digest {
+                                RecordsResponse::Unchanged
+                            } else {
+                                RecordsResponse::Community { records: encode_records(&records) }
+                            }
+                        };
+                        Work::CommunityRecords { channel, response }
+                    });
+                }
+            },
+            Event::Message { peer, message: Message::Response { response, request_id }, .. } => match response {
+                RecordsResponse::Hello { records } => {
+                    let (records, bad) = decode_records(&records);
+                    self.strike_if(peer, bad > 0, "undecodable records in hello");
+                    self.blocking(move |household| {
+                        let _ = household.ingest_foreign(records, vec![]);
+                        Work::HelloStored { peer, known: know(household, &peer) }
+                    });
+                }
+                RecordsResponse::Community { records } => {
+                    let Some((_, community)) = self.records_in_flight.remove(&request_id) else { return };
+                    let (records, bad) = decode_records(&records);
+                    self.strike_if(peer, bad > 0, "undecodable community records");
+                    // ingest_foreign keeps only records of communities we are in.
+                    self.blocking(move |household| {
+                        let _ = household.ingest_foreign(records, vec![]);
+                        Work::CommunityRecordsStored { peer, community, known: know(household, &peer) }
+                    });
+                }
+                RecordsResponse::Unchanged => {
+                    if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
+                        self.begin_session(peer, community);
+                    }
+                }
+                RecordsResponse::Refused => {
+                    if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
+                        debug!(%peer, %community, "peer does not sync this community with us");
+                        self.finish_outbound(peer, community);
+                    }
+                }
+            },
+            Event::OutboundFailure { peer, error, request_id, .. } => {
+                debug!(%peer, %error, "records request failed");
+                if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
+                    self.outbound.remove(&(peer, community));
+                }
+            }
+            Event::InboundFailure { peer, error, .. } => debug!(%peer, %error, "records answer failed"),
+            Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// After hello, learn each shared community's records, then sync it.
+    fn on_peer_known(&mut self, peer: PeerId, known: Known) {
+        let shared = known.shared.clone();
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.known = Some(known);
+        }
+        for community in shared {
+            self.start_sync(peer, community);
+        }
+    }
+
+    // ----- sync ------------------------------------------------------------------
+
+    fn start_sync(&mut self, peer: PeerId, community: CommunityId) {
+        if !self.swarm.is_connected(&peer) {
+            return;
+        }
+        if let Some(running) = self.outbound.get_mut(&(peer, community)) {
+            // A session is running (or starting): run once more after it.
+            running.again = true;
+            return;
+        }
+        self.outbound.insert((peer, community), Outbound::default());
+        // Records first (joins, removals, revocations travel this way), so the
+        // changes that follow are judged with the same memberships the peer
+        // has; an unchanged set costs one small round trip.
+        let digest = {
+            let guard = self.household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            records_digest(&guard.community_records(&community))
+        };
+        let request = RecordsRequest::Community { community: community.0, digest };
+        let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
+        self.records_in_flight.insert(id, (peer, community));
+    }
+
+    /// Starts the sync session proper, once the records are up to date.
+    fn begin_session(&mut self, peer: PeerId, community: CommunityId) {
+        if !self.outbound.contains_key(&(peer, community)) {
+            return;
+        }
+        self.blocking(move |household| {
+            let result = Session::initiate(community, household.store()).map_err(|e| e.to_string());
+            Work::SyncStarted { peer, community, result }
+        });
+    }
+
+    fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+                self.on_sync_request(peer, request, channel);
+            }
+            Event::Message { peer, message: Message::Response { response, request_id }, .. } => {
+                self.on_sync_response(peer, request_id, response);
+            }
+            Event::OutboundFailure { peer, error, request_id, .. } => {
+                debug!(%peer, %error, "sync request failed");
+                if let Some((peer, community)) = self.in_flight.remove(&request_id) {
+                    self.outbound.remove(&(peer, community));
+                }
+            }
+            Event::InboundFailure { peer, error, .. } => debug!(%peer, %error, "sync answer failed"),
+            Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_sync_request(&mut self, peer: PeerId, request: SyncRequest, channel: ResponseChannel<SyncResponse>) {
+        let community = CommunityId(request.community);
+        let frame = request.frame.into_vec();
+        let session = match self.inbound.remove(&(peer, community)) {
+            Some(session) => session,
+            None => {
+                // A new session: only for a peer whose household is a member,
+                // and only for the community the frame itself names.
+                let opens = maillage_protocol::sync::opening_community(&frame).ok() == Some(community);
+                let shared = self
+                    .peers
+                    .get(&peer)
+                    .and_then(|s| s.known.as_ref())
+                    .is_some_and(|k| k.shared.contains(&community));
+                if !opens || !shared {
+                    // Not known as a member yet (hello may still be in
+                    // flight): the store decides, on a blocking thread.
+                    self.blocking(move |household| {
+                        let member = device_of(&peer).is_some_and(|d| household.shared_communities(&d).contains(&community));
+                        if member && opens {
+                            let mut session = Session::respond(community);
+                            let result = session.handle(&frame, household.store()).map_err(|e| e.to_string()).and_then(
+                                |step| {
+                                    let report = ingest(household, &step)?;
+                                    Ok((step, report))
+                                },
+                            );
+                            Work::SyncAnswered { peer, community, session, channel, result }
+                        } else {
+                            Work::SyncRefused { peer, channel }
+                        }
+                    });
+                    return;
+                }
+                Session::respond(community)
+            }
+        };
+        let mut session = session;
+        self.blocking(move |household| {
+            let result = session
+                .handle(&frame, household.store())
+                .map_err(|e| e.to_string())
+                .and_then(|step| {
+                    let report = ingest(household, &step)?;
+                    Ok((step, report))
+                });
+            Work::SyncAnswered { peer, community, session, channel, result }
+        });
+    }
+
+    fn on_sync_response(&mut self, peer: PeerId, request: OutboundRequestId, response: SyncResponse) {
+        let Some((_, community)) = self.in_flight.remove(&request) else { return };
+        let Some(mut session) = self.outbound.get_mut(&(peer, community)).and_then(|o| o.session.take()) else {
+            return;
+        };
+        match response {
+            SyncResponse::Frame(frame) => {
+                let frame = frame.into_vec();
+                self.blocking(move |household| {
+                    let result = session
+                        .handle(&frame, household.store())
+                        .map_err(|e| e.to_string())
+                        .and_then(|step| {
+                            let report = ingest(household, &step)?;
+                            Ok((step, report))
+                        });
+                    Work::SyncStepped { peer, community, session, result }
+                });
+            }
+            SyncResponse::Refused => {
+                debug!(%peer, %community, "peer refused to sync");
+                self.finish_outbound(peer, community);
+            }
+            SyncResponse::Failed(reason) => {
+                warn!(%peer, %community, %reason, "peer ended the sync");
+                self.finish_outbound(peer, community);
+            }
+        }
+    }
+
+    fn send_sync(&mut self, peer: PeerId, community: CommunityId, frame: Vec<u8>) {
+        let request = SyncRequest { community: community.0, frame: ByteBuf::from(frame) };
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        self.in_flight.insert(id, (peer, community));
+    }
+
+    fn finish_outbound(&mut self, peer: PeerId, community: CommunityId) {
+        let again = self.outbound.remove(&(peer, community)).is_some_and(|o| o.again);
+        if again {
+            self.start_sync(peer, community);
+        }
+    }
+
+    fn on_work(&mut self, work: Work) {
+        match work {
+            Work::Communities(communities) => {
+                for community in communities {
+                    if self.subscribed.insert(community)
+                        && let Err(error) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic(&community))
+                    {
+                        warn!(%error, "cannot subscribe to a community topic");
+                    }
+                }
+            }
+            Work::HelloAnswered { peer, channel, records, known } => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .records
+                    .send_response(channel, RecordsResponse::Hello { records: encode_records(&records) });
+                // The dialer drives the first sync; we only record what we know.
+                if let Some(state) = self.peers.get_mut(&peer) {
+                    state.known = Some(known);
+                }
+            }
+            Work::HelloStored { peer, known } => self.on_peer_known(peer, known),
+            Work::CommunityRecords { channel, response } => {
+                let _ = self.swarm.behaviour_mut().records.send_response(channel, response);
+            }
+            Work::CommunityRecordsStored { peer, community, known } => {
+                if let Some(state) = self.peers.get_mut(&peer) {
+                    state.known = Some(known);
+                }
+                self.begin_session(peer, community);
+            }
+            Work::SyncStarted { peer, community, result } => match result {
+                Ok((session, frame)) => {
+                    if !self.swarm.is_connected(&peer) {
+                        self.outbound.remove(&(peer, community));
+                        return;
+                    }
+                    self.send_sync(peer, community, frame);
+                    let entry = self.outbound.entry((peer, community)).or_default();
+                    entry.session = Some(session);
+                }
+                Err(reason) => {
+                    warn!(%community, %reason, "cannot start a sync");
+                    self.outbound.remove(&(peer, community));
+                }
+            },
+            Work::SyncStepped { peer, community, session, result } => match result {
+                Ok((step, report)) => {
+                    self.after_ingest(peer, community, &report);
+                    match step.send {
+                        Some(frame) if !step.done => {
+                            self.send_sync(peer, community, frame);
+                            if let Some(entry) = self.outbound.get_mut(&(peer, community)) {
+                                entry.session = Some(session);
+                            }
+                        }
+                        _ => {
+                            self.last_sync.insert(community, now_ms());
+                            let stats = session.stats();
+                            debug!(%peer, %community, rounds = stats.rounds(), bytes = stats.total_bytes(), "sync done");
+                            self.finish_outbound(peer, community);
+                        }
+                    }
+                }
+                Err(reason) => {
+                    warn!(%peer, %community, %reason, "sync failed");
+                    self.strike(peer, "invalid sync frame");
+                    self.finish_outbound(peer, community);
+                }
+            },
+            Work::SyncAnswered { peer, community, session, channel, result } => {
+                let response = match result {
+                    Ok((step, report)) => {
+                        self.after_ingest(peer, community, &report);
+                        if step.done {
+                            self.last_sync.insert(community, now_ms());
+                        } else {
+                            self.inbound.insert((peer, community), session);
+                        }
+                        match step.send {
+                            Some(frame) => SyncResponse::Frame(ByteBuf::from(frame)),
+                            None => SyncResponse::Failed("nothing to answer".into()),
+                        }
+                    }
+                    Err(reason) => {
+                        warn!(%peer, %community, %reason, "sync from peer failed");
+                        self.strike(peer, "invalid sync frame");
+                        SyncResponse::Failed(reason)
+                    }
+                };
+                let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+            }
+            Work::SyncRefused { peer, channel } => {
+                debug!(%peer, "sync refused: not a member of that community");
+                let _ = self.swarm.behaviour_mut().sync.send_response(channel, SyncResponse::Refused);
+            }
+        }
+    }
+
+    /// Counts a peer's rejected changes against it, and tells others when
+    /// something new arrived.
+    fn after_ingest(&mut self, peer: PeerId, community: CommunityId, report: &ApplyReport) {
+        if !report.rejected.is_empty() {
+            for (doc, reason) in report.rejected.iter().take(5) {
+                warn!(%peer, doc = %doc.short(), %reason, "refused a change from a peer");
+            }
+            // A change can be refused because a record (a join, a device) has
+            // not reached us yet: that is no fault of an honest peer. Only
+            // what no record could make valid counts against it.
+            let forged = report.rejected.iter().any(|(_, reason)| {
+                !matches!(
+                    reason,
+                    ChangeRejected::UnknownDevice
+                        | ChangeRejected::NotAMember { .. }
+                        | ChangeRejected::MissingDependencies
+                        | ChangeRejected::TooLarge { .. }
+                )
+            });
+            self.strike_if(peer, forged, "sent changes that failed verification");
+        }
+        if !report.touched.is_empty() {
+            info!(%peer, %community, documents = report.touched.len(), "received changes");
+            self.announce_all_except(peer);
+        }
+    }
+
+    fn announce_all_except(&mut self, _peer: PeerId) {
+        // Gossip is flood-controlled by message ids; a simple re-announce lets
+        // members who are not connected to the sender hear of the change.
+        for community in self.subscribed.clone() {
+            let payload = now_ms().to_le_bytes().to_vec();
+            let _ = self.swarm.behaviour_mut().gossipsub.publish(topic(&community), payload);
+        }
+    }
+
+    fn strike_if(&mut self, peer: PeerId, condition: bool, why: &str) {
+        if condition {
+            self.strike(peer, why);
+        }
+    }
+
+    fn strike(&mut self, peer: PeerId, why: &str) {
+        let strikes = {
+            let state = self.peers.entry(peer).or_default();
+            state.strikes += 1;
+            state.strikes
+        };
+        warn!(%peer, strikes, why, "peer misbehaved");
+        if strikes >= STRIKES_BEFORE_BAN {
+            warn!(%peer, "disconnecting and ignoring the peer for a while");
+            self.banned.insert(peer, Instant::now());
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+    }
+}
+
+/// What the household knows of a peer: its household and shared communities.
+fn know(household: &Household, peer: &PeerId) -> Known {
+    let Some(device) = device_of(peer) else { return Known::default() };
+    Known {
+        household: household.household_of_device(&device).map(|(id, name)| (id.to_text(), name)),
+        shared: household.shared_communities(&device),
+    }
+}
+
+/// Stores what a sync step received (verified by the store).
+fn ingest(household: &mut Household, step: &Step) -> Result<ApplyReport, String> {
+    if step.received.is_empty() {
+        return Ok(ApplyReport::default());
+    }
+    household.ingest_foreign(vec![], step.received.clone()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,185 @@
+//! `maillage node`: the long-running process. It owns the household (store
+//! and keys), one libp2p swarm task and the local HTTP API, and stops
+//! cleanly on SIGINT or SIGTERM: the API stops taking commands and lets the
+//! ones under way finish, the swarm stops, the store closes. Every write was
+//! committed durably when it was acknowledged, so nothing is lost either way.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tracing::{info, warn};
+
+use crate::api::{self, CliRunner, RunOptions};
+use crate::home::Home;
+use crate::household::{Household, HouseholdError};
+use crate::net::{self, Multiaddr, NetHandle};
+
+/// What the local API and in-node commands share with the runtime.
+#[derive(Clone, Debug)]
+pub struct NodeContext {
+    /// The one open household: redb allows one process, and inside the node
+    /// every command and every sync goes through this lock.
+    pub household: Arc<Mutex<Household>>,
+    /// The swarm task's handle.
+    pub net: NetHandle,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Household(#[from] HouseholdError),
+    #[error(transparent)]
+    Net(#[from] net::NetError),
+    #[error(transparent)]
+    Api(#[from] api::ApiError),
+    #[error("{path}: {reason}")]
+    Config { path: PathBuf, reason: String },
+    #[error("{0:?} is not a network address (expected a multiaddr such as /ip4/0.0.0.0/tcp/4001)")]
+    Address(String),
+    #[error("the node stopped unexpectedly: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `<home>/node.toml`: settings a steward may want to keep across restarts.
+/// Flags given to `maillage node` take precedence.
+///
+/// ```toml
+/// listen = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"]
+/// dial = ["/ip4/192.168.1.10/tcp/4001"]   # the village-hall relay, say
+/// mdns = true
+/// resync_seconds = 20
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFile {
+    #[serde(default)]
+    pub listen: Vec<String>,
+    #[serde(default)]
+    pub dial: Vec<String>,
+    pub mdns: Option<bool>,
+    pub resync_seconds: Option<u64>,
+}
+
+impl NodeFile {
+    pub fn path(home: &Home) -> PathBuf {
+        home.root().join("node.toml")
+    }
+
+    /// The file's settings, or the defaults when there is no file.
+    pub fn load(home: &Home) -> Result<NodeFile, RuntimeError> {
+        let path = NodeFile::path(home);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| RuntimeError::Config { path, reason: e.to_string() }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(NodeFile::default()),
+            Err(error) => Err(RuntimeError::Config { path, reason: error.to_string() }),
+        }
+    }
+}
+
+/// Listening on every interface lets mDNS find the node on the LAN (it does
+/// not use loopback); port 0 picks free ports, so several nodes can run on
+/// one machine.
+const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
+
+fn addresses(texts: &[String]) -> Result<Vec<Multiaddr>, RuntimeError> {
+    texts.iter().map(|t| t.parse().map_err(|_| RuntimeError::Address(t.clone()))).collect()
+}
+
+/// Runs the node until SIGINT or SIGTERM. `runner` executes CLI commands sent
+/// to the local API, inside this process.
+pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(), RuntimeError> {
+    let settings = NodeFile::load(&home)?;
+    let household = Household::open(home.clone())?;
+    let household_id = household.id().to_text();
+    let listen = match (options.listen.is_empty(), settings.listen.is_empty()) {
+        (false, _) => addresses(&options.listen)?,
+        (true, false) => addresses(&settings.listen)?,
+        (true, true) => DEFAULT_LISTEN.iter().filter_map(|a| a.parse().ok()).collect(),
+    };
+    let mut dial = addresses(&settings.dial)?;
+    dial.extend(addresses(&options.relays)?);
+    let config = net::Config {
+        listen,
+        dial,
+        mdns: settings.mdns.unwrap_or(true),
+        resync_every: Duration::from_secs(settings.resync_seconds.unwrap_or(20).max(1)),
+    };
+    let household = Arc::new(Mutex::new(household));
+    let (net, net_task) = net::spawn(household.clone(), config)?;
+    let context = NodeContext { household, net: net.clone() };
+
+    let listener = api::bind(&options.api).await?;
+    let api_address = listener.local_addr()?;
+    let token = api::Token::load_or_create(&home)?;
+    api::write_run_files(&home, api_address, None)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let api_task = tokio::spawn(api::serve(
+        listener,
+        token,
+        household_id.clone(),
+        api::bind_context(runner, context.clone()),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    // Say where the node is, once the swarm has its addresses.
+    let mut status = None;
+    for _ in 0..40 {
+        status = net.status().await;
+        if status.as_ref().is_some_and(|s| !s.listen_addresses.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if let Some(status) = status {
+        info!(peer_id = %status.peer_id, "node started");
+        println!("maillage node {household_id}");
+        println!("  peer id  {}", status.peer_id);
+        for address in &status.listen_addresses {
+            println!("  mesh     {address}");
+        }
+    }
+    println!("  api      http://{api_address}");
+
+    shutdown_signal().await;
+    info!("stopping");
+    let _ = stop.send(());
+    match api_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => warn!(%error, "the local API stopped with an error"),
+        Err(error) => warn!(%error, "the local API task failed"),
+    }
+    net.shutdown().await;
+    let _ = net_task.await;
+    api::remove_run_files(&home)?;
+    info!("stopped");
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (systemd, kill).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                warn!(%error, "cannot watch SIGTERM; stop the node with Ctrl-C");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -31,6 +31,8 @@ use crate::store::{ApplyReport, Query, Store, StoreError};
 use crate::summary::Summary;
 
 const META_COMMUNITY: &str = "current-community";
+/// JSON map of member peers' addresses (see `remember_peer`).
+const META_ADDRESS_BOOK: &str = "address-book";
 
 /// Everything that can go wrong, each with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +113,9 @@ pub struct Household {
     household: HouseholdId,
     /// A fresh automerge actor per session (see STACK-NOTES: never reuse an actor).
     actor: ActorId,
+    /// Where this household's running node can be reached (multiaddrs ending
+    /// in `/p2p/<peer id>`), set by the swarm; carried in invite codes.
+    advertised: Vec<String>,
 }
 
 /// Fields of a new offer or request, as typed by the user.
@@ -252,6 +257,7 @@ impl Household {
             root: Some(root),
             household,
             actor: ActorId::random(),
+            advertised: Vec::new(),
         };
         this.write_new(DocHeader::profile(household), &profile)?;
         Ok(this)
@@ -281,6 +287,7 @@ impl Household {
             root,
             household,
             actor: ActorId::random(),
+            advertised: Vec::new(),
         })
     }
 
@@ -568,7 +575,7 @@ impl Household {
             certs,
             invite,
             invite_secret: invite_secret.to_bytes(),
-            addresses: vec![],
+            addresses: self.advertised.clone(),
             inviter_profile: self.profile_changes()?,
         })
     }
@@ -614,6 +621,13 @@ impl Household {
             return Err(HouseholdError::InviteRefused(why));
         }
         self.store.set_meta(META_COMMUNITY, &community.0)?;
+        // The inviter's node is where the newcomer gets everything: remember
+        // it, so this household's node (running now or started later) dials it.
+        for address in &code.addresses {
+            if let Some((peer, address)) = split_peer(address) {
+                self.remember_peer(&peer, &[address])?;
+            }
+        }
         Ok(community)
     }
 
@@ -1426,6 +1440,46 @@ impl Household {
         self.store.registry().records_for_community(community)
     }
 
+    /// Remembers where a member's node was reached (peer id → multiaddrs), so
+    /// the node can dial it again after a restart. Only member peers are
+    /// kept, and at most a few addresses each.
+    pub fn remember_peer(&mut self, peer: &str, addresses: &[String]) -> Result<()> {
+        const MAX_PEERS: usize = 256;
+        const MAX_ADDRESSES: usize = 4;
+        let mut book = self.address_book();
+        let entry = book.entry(peer.to_owned()).or_default();
+        for address in addresses {
+            if !entry.contains(address) {
+                entry.insert(0, address.clone());
+            }
+        }
+        entry.truncate(MAX_ADDRESSES);
+        if book.len() > MAX_PEERS {
+            let extra: Vec<String> = book.keys().filter(|p| *p != peer).take(book.len() - MAX_PEERS).cloned().collect();
+            for key in extra {
+                book.remove(&key);
+            }
+        }
+        let bytes = serde_json::to_vec(&book).unwrap_or_default();
+        Ok(self.store.set_meta(META_ADDRESS_BOOK, &bytes)?)
+    }
+
+    /// The persisted address book: peer id → multiaddrs.
+    pub fn address_book(&self) -> BTreeMap<String, Vec<String>> {
+        self.store
+            .meta(META_ADDRESS_BOOK)
+            .ok()
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Sets where this household's node listens (the swarm calls this as its
+    /// listen addresses change).
+    pub fn set_advertised(&mut self, addresses: Vec<String>) {
+        self.advertised = addresses;
+    }
+
     /// The device key: also the node's libp2p identity.
     pub fn device_key(&self) -> &SecretKey {
         &self.device
@@ -1558,6 +1612,16 @@ fn households_of(registry: &maillage_crdt::Registry, communities: &[CommunityId]
                 .copied()
         })
         .collect()
+}
+
+/// Splits `/ip4/…/tcp/…/p2p/<peer>` into the peer id and the address before it.
+fn split_peer(address: &str) -> Option<(String, String)> {
+    let address: libp2p::Multiaddr = address.parse().ok()?;
+    let mut base = address.clone();
+    match base.pop()? {
+        libp2p::multiaddr::Protocol::P2p(peer) => Some((peer.to_string(), base.to_string())),
+        _ => None,
+    }
 }
 
 fn refusal_reason(refusal: maillage_crdt::registry::JoinRefusal) -> &'static str {

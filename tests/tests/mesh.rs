@@ -51,7 +51,7 @@ async fn concurrent_edits_on_several_nodes_converge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_node_catches_up_from_its_store() {
+async fn a_restarted_node_reconnects_by_itself_and_catches_up() {
     let mut nodes = start_village(&["Ferme", "Tilleuls"]).await;
     nodes[1].connect(&nodes[0]).await;
     nodes[0].offer("Avant l'arrêt");
@@ -60,8 +60,7 @@ async fn a_restarted_node_catches_up_from_its_store() {
     let (name, dir) = stopped.stop().await;
     nodes[0].offer("Pendant l'arrêt");
     let back = TestNode::restart(name, dir).await;
-    back.expect_offers(&["Avant l'arrêt"]).await;
-    back.connect(&nodes[0]).await;
+    // No dial by hand: the node remembers where its members were reached.
     back.expect_offers(&["Avant l'arrêt", "Pendant l'arrêt"]).await;
 }
 
@@ -82,4 +81,27 @@ async fn a_non_member_connected_to_members_gets_nothing() {
     let stats = stranger.with(|h| h.store().stats().unwrap());
     // Its own profile is the only document it holds.
     assert_eq!(stats.documents, 1, "the stranger received documents: {stats:?}");
+}
+
+/// `community join CODE` on a household whose node is not even running: when
+/// its node starts, it dials the inviter (the code carries the inviter's
+/// addresses), proves its membership and receives everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_reaches_the_inviter_from_the_code_alone() {
+    let (dir, mut founder) = TestNode::household("Ferme");
+    founder.create_community("Saint-Martin", "heure", None).unwrap();
+    let founder = TestNode::start("Ferme", dir, founder).await;
+    founder.offer("Bienvenue");
+    let code = testnode::wait_for(|| async {
+        let code = founder.with(|h| h.invite(1, i64::MAX / 2).unwrap());
+        (!code.addresses.is_empty()).then(|| code.to_text())
+    })
+    .await;
+    let (dir, mut newcomer) = TestNode::household("Tilleuls");
+    newcomer.join(&code).unwrap();
+    let newcomer = TestNode::start("Tilleuls", dir, newcomer).await;
+    newcomer.expect_offers(&["Bienvenue"]).await;
+    // And the founder now counts the newcomer among the members.
+    let members = founder.with(|h| h.members().unwrap().len());
+    assert_eq!(members, 2);
 }

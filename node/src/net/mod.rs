@@ -101,6 +101,8 @@ enum Command {
     /// Something changed locally: tell the communities' peers.
     Announce,
     Dial(Multiaddr),
+    /// Closes every connection (tests cut links with it; a steward could too).
+    DisconnectAll,
     Shutdown,
 }
 
@@ -110,6 +112,7 @@ impl std::fmt::Debug for Command {
             Command::Status(_) => f.write_str("Status"),
             Command::Announce => f.write_str("Announce"),
             Command::Dial(address) => write!(f, "Dial({address})"),
+            Command::DisconnectAll => f.write_str("DisconnectAll"),
             Command::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -139,6 +142,11 @@ impl NetHandle {
         let _ = self.commands.send(Command::Dial(address)).await;
     }
 
+    /// Closes every connection; peers may dial again later.
+    pub async fn disconnect_all(&self) {
+        let _ = self.commands.send(Command::DisconnectAll).await;
+    }
+
     /// Stops the swarm task after it finishes its current event.
     pub async fn shutdown(&self) {
         let _ = self.commands.send(Command::Shutdown).await;
@@ -164,6 +172,7 @@ enum Work {
     },
     SyncRefused { peer: PeerId, channel: ResponseChannel<SyncResponse> },
     Communities(Vec<CommunityId>),
+    Remembered,
 }
 
 /// What the node knows of a peer after hello.
@@ -175,7 +184,10 @@ struct Known {
 
 #[derive(Debug, Default)]
 struct PeerState {
+    /// Addresses of the connections to it.
     addresses: Vec<Multiaddr>,
+    /// Where it says it listens (identify), for dialing it again later.
+    listen: Vec<Multiaddr>,
     transport: String,
     known: Option<Known>,
     /// Rejected changes or protocol violations from this peer.
@@ -192,6 +204,8 @@ struct Outbound {
 }
 
 const STRIKES_BEFORE_BAN: u32 = 3;
+const REDIAL_FIRST: Duration = Duration::from_secs(5);
+const REDIAL_MAX: Duration = Duration::from_secs(300);
 const BAN_FOR: Duration = Duration::from_secs(600);
 const WORK_QUEUE: usize = 256;
 const COMMAND_QUEUE: usize = 64;
@@ -231,6 +245,7 @@ pub fn spawn(household: Arc<Mutex<Household>>, config: Config) -> Result<(NetHan
         inbound: HashMap::new(),
         last_sync: HashMap::new(),
         subscribed: HashSet::new(),
+        backoff: HashMap::new(),
     };
     let task = tokio::spawn(node.run());
     Ok((NetHandle { commands }, task))
@@ -254,6 +269,18 @@ struct Node {
     inbound: HashMap<(PeerId, CommunityId), Session>,
     last_sync: HashMap<CommunityId, i64>,
     subscribed: HashSet<CommunityId>,
+    /// When to dial a remembered member next, and the delay after that.
+    backoff: HashMap<PeerId, (Instant, Duration)>,
+}
+
+/// Addresses worth dialing again: not loopback unless we listen there too
+/// (tests), never unspecified ones.
+fn is_dialable(address: &Multiaddr) -> bool {
+    !address.iter().any(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_unspecified(),
+        libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_unspecified(),
+        _ => false,
+    })
 }
 
 fn topic(community: &CommunityId) -> gossipsub::IdentTopic {
@@ -334,10 +361,18 @@ impl Node {
             Command::Announce => {
                 self.refresh_communities();
                 self.announce_all();
+                // A join may have just added the inviter to the address book.
+                self.redial_members();
             }
             Command::Dial(address) => {
                 if let Err(error) = self.swarm.dial(address.clone()) {
                     warn!(%address, %error, "cannot dial");
+                }
+            }
+            Command::DisconnectAll => {
+                let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                for peer in peers {
+                    let _ = self.swarm.disconnect_peer_id(peer);
                 }
             }
             Command::Shutdown => {}
@@ -404,6 +439,7 @@ impl Node {
     fn on_resync(&mut self) {
         self.refresh_communities();
         self.banned.retain(|_, since| since.elapsed() < BAN_FOR);
+        self.redial_members();
         let targets: Vec<(PeerId, CommunityId)> = self
             .peers
             .iter()
@@ -415,9 +451,65 @@ impl Node {
         }
     }
 
+    /// Tells the household where this node listens, for invite codes.
+    fn advertise(&self) {
+        let me = *self.swarm.local_peer_id();
+        let addresses: Vec<String> = self.swarm.listeners().map(|a| format!("{a}/p2p/{me}")).collect();
+        let mut guard = self.household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        guard.set_advertised(addresses);
+    }
+
+    /// Keeps the addresses of a peer whose household shares a community with
+    /// us (never of strangers), so a restarted node can find it again.
+    fn remember_if_member(&mut self, peer: PeerId) {
+        let Some(state) = self.peers.get(&peer) else { return };
+        let is_member = state.known.as_ref().is_some_and(|k| !k.shared.is_empty());
+        if !is_member || state.listen.is_empty() {
+            return;
+        }
+        let addresses: Vec<String> = state.listen.iter().map(|a| a.to_string()).collect();
+        self.backoff.remove(&peer);
+        self.blocking(move |household| {
+            if let Err(error) = household.remember_peer(&peer.to_string(), &addresses) {
+                debug!(%error, "cannot remember a peer's addresses");
+            }
+            Work::Remembered
+        });
+    }
+
+    /// Dials remembered members that are not connected, each after a delay
+    /// that doubles on every failed attempt (from 5 s to 5 min).
+    fn redial_members(&mut self) {
+        let book = {
+            let guard = self.household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            guard.address_book()
+        };
+        let now = Instant::now();
+        for (peer, addresses) in book {
+            let Ok(peer) = peer.parse::<PeerId>() else { continue };
+            if self.swarm.is_connected(&peer) || self.banned.contains_key(&peer) || &peer == self.swarm.local_peer_id() {
+                continue;
+            }
+            let (next, delay) = self.backoff.get(&peer).copied().unwrap_or((now, REDIAL_FIRST));
+            if now < next {
+                continue;
+            }
+            self.backoff.insert(peer, (now + delay, (delay * 2).min(REDIAL_MAX)));
+            let addresses: Vec<Multiaddr> = addresses.iter().filter_map(|a| a.parse().ok()).collect();
+            let options = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(addresses).build();
+            if let Err(error) = self.swarm.dial(options) {
+                debug!(%peer, %error, "cannot redial");
+            }
+        }
+    }
+
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::NewListenAddr { address, .. } => info!(%address, "listening"),
+            SwarmEvent::NewListenAddr { address, .. } => {
+                info!(%address, "listening");
+                self.advertise();
+            }
+            SwarmEvent::ExpiredListenAddr { .. } => self.advertise(),
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
                 if self.banned.contains_key(&peer_id) {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
@@ -456,9 +548,14 @@ impl Node {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
-                for address in info.listen_addrs {
-                    self.swarm.add_peer_address(peer_id, address);
+                let usable: Vec<Multiaddr> = info.listen_addrs.into_iter().filter(is_dialable).collect();
+                for address in &usable {
+                    self.swarm.add_peer_address(peer_id, address.clone());
                 }
+                if let Some(state) = self.peers.get_mut(&peer_id) {
+                    state.listen = usable;
+                }
+                self.remember_if_member(peer_id);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
@@ -580,6 +677,7 @@ impl Node {
         if let Some(state) = self.peers.get_mut(&peer) {
             state.known = Some(known);
         }
+        self.remember_if_member(peer);
         for community in shared {
             self.start_sync(peer, community);
         }
@@ -754,7 +852,9 @@ impl Node {
                 if let Some(state) = self.peers.get_mut(&peer) {
                     state.known = Some(known);
                 }
+                self.remember_if_member(peer);
             }
+            Work::Remembered => {}
             Work::HelloStored { peer, known } => self.on_peer_known(peer, known),
             Work::CommunityRecords { channel, response } => {
                 let _ = self.swarm.behaviour_mut().records.send_response(channel, response);

@@ -1,6 +1,6 @@
 //! The command line, as clap sees it (DESIGN §4).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -66,6 +66,74 @@ pub enum Command {
     },
     /// Verify and merge a bundle written by `export`.
     Import { file: PathBuf },
+    /// Run this household's node: the mesh, the web page, and the local API
+    /// through which the other commands reach the household while it runs.
+    Node(NodeArgs),
+    /// Whether the node runs, and how it stands on the mesh.
+    Status,
+    /// The peers the running node is connected to.
+    Peers,
+}
+
+impl Command {
+    /// Whether the command only reads the household's data. Run inside the
+    /// node, any other command is followed by an announcement to peers.
+    pub fn is_read(&self) -> bool {
+        match self {
+            Command::Whoami
+            | Command::Balance { .. }
+            | Command::Match
+            | Command::Stats
+            | Command::Export { .. }
+            | Command::Status
+            | Command::Peers
+            | Command::Community(CommunityCommand::List | CommunityCommand::Members)
+            | Command::Device(DeviceCommand::List)
+            | Command::Offer(ItemCommand::List { .. } | ItemCommand::Show { .. })
+            | Command::Request(ItemCommand::List { .. } | ItemCommand::Show { .. })
+            | Command::Event(EventCommand::List { .. } | EventCommand::Show { .. } | EventCommand::Ics { .. })
+            | Command::Exchange(ExchangeCommand::List) => true,
+            Command::Init { .. }
+            | Command::Node(_)
+            | Command::Import { .. }
+            | Command::Community(_)
+            | Command::Device(_)
+            | Command::Offer(_)
+            | Command::Request(_)
+            | Command::Event(_)
+            | Command::Exchange(_) => false,
+        }
+    }
+
+    /// Makes the file names the command was given absolute, against `cwd`:
+    /// a command run by the node must not read or write in the node's
+    /// working directory.
+    pub fn resolve_paths(&mut self, cwd: &Path) {
+        let file = match self {
+            Command::Export { file, .. } | Command::Import { file } => file,
+            Command::Event(EventCommand::Ics { output: Some(file) }) => file,
+            _ => return,
+        };
+        if file.is_relative() {
+            *file = cwd.join(&*file);
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Where to listen for peers, as a multiaddr (repeatable).
+    #[arg(long, value_name = "MULTIADDR")]
+    pub listen: Vec<String>,
+    /// Where the web page listens; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub web: String,
+    /// Where the local API listens (loopback only); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub api: String,
+    /// A relay to reach the mesh through, as a multiaddr (repeatable).
+    #[arg(long, value_name = "MULTIADDR")]
+    pub relay: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,38 +1,55 @@
 //! `maillage`: the command line of a maillage household.
 //!
-//! Parsing lives in `args`, the commands in `run`, text output in `render`.
+//! Parsing lives in `args`, the commands in `run`, text output in `render`,
+//! and talking to a running node in `node`. A command runs where the
+//! household is: inside the node when one runs on the home (it owns the
+//! store), here otherwise. Either way it prints the same bytes.
+//!
 //! Errors travel as `anyhow::Error` and are turned into one translated line
-//! and an exit code here, in one place: a user never sees a panic or a
+//! and an exit code by `render::failure`: a user never sees a panic or a
 //! debug dump.
 
 mod args;
+mod node;
 mod render;
 mod run;
 
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::Parser;
+use maillage_node::Home;
+use maillage_node::api::{ApiError, CliOutcome, find_running_node};
 use maillage_node::i18n::{Catalog, Lang};
 
+use crate::args::{Cli, Command};
+use crate::run::Access;
+
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = Cli::parse();
     let lang = cli.lang.as_deref().map(Lang::from_tag).unwrap_or_else(Lang::from_env);
     let catalog = Catalog::new(lang);
     let json = cli.json;
-    match run::run(cli, &catalog) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            let message = render::error_line(&error, &catalog);
-            if json {
-                let document = serde_json::json!({ "error": message, "code": render::error_code(&error) });
-                println!("{document}");
-            }
-            let prefix = catalog.t("error-prefix", &[]);
-            match lang {
-                Lang::Fr => eprintln!("{prefix} : {message}"),
-                Lang::En => eprintln!("{prefix}: {message}"),
-            }
-            ExitCode::from(render::exit_code(&error))
+    let outcome = dispatch(cli, &catalog).unwrap_or_else(|error| {
+        let mut outcome = CliOutcome::default();
+        render::failure(&error, json, &catalog, &mut outcome);
+        outcome
+    });
+    print!("{}", outcome.stdout);
+    eprint!("{}", outcome.stderr);
+    ExitCode::from(outcome.exit_code)
+}
+
+/// Runs the command in the home's node if one runs, here otherwise.
+fn dispatch(cli: Cli, catalog: &Catalog) -> Result<CliOutcome> {
+    let home = Home::resolve(cli.home.clone())?;
+    match (find_running_node(&home)?, cli.command) {
+        (None, Command::Node(args)) => {
+            node::start(home, args)?;
+            Ok(CliOutcome::default())
         }
+        (None, command) => Ok(run::run(Cli { command, ..cli }, Access::Local(home), catalog)),
+        (Some(node), Command::Init { .. } | Command::Node(_)) => Err(ApiError::NodeRunning(node.pid).into()),
+        (Some(node), _) => node::forward(&node, cli.json, catalog),
     }
 }

@@ -1,8 +1,9 @@
 //! Human output: French or English text from the shared catalogue.
 
 use maillage_crdt::items::{Problem, ValidationError};
+use maillage_node::api::{ApiError, CliOutcome};
 use maillage_node::household::HouseholdError;
-use maillage_node::i18n::Catalog;
+use maillage_node::i18n::{Catalog, Lang};
 use maillage_node::keys::KeyError;
 use maillage_node::{StoreError, Summary};
 
@@ -93,8 +94,60 @@ fn io(error: &std::io::Error, catalog: &Catalog) -> String {
     }
 }
 
+/// Reports `error` in `outcome`: one translated line on stderr, and with
+/// `--json` a JSON document on stdout; the exit code says what kind it was.
+pub fn failure(error: &anyhow::Error, json: bool, catalog: &Catalog, outcome: &mut CliOutcome) {
+    let message = error_line(error, catalog);
+    if json {
+        let document = serde_json::json!({ "error": message, "code": error_code(error) });
+        outcome.stdout.push_str(&format!("{document}\n"));
+    }
+    let prefix = catalog.t("error-prefix", &[]);
+    outcome.stderr.push_str(&match catalog.lang() {
+        Lang::Fr => format!("{prefix} : {message}\n"),
+        Lang::En => format!("{prefix}: {message}\n"),
+    });
+    outcome.exit_code = exit_code(error);
+}
+
+/// An error talking to the node, wherever it is in the chain (the runtime
+/// wraps those of `maillage node`).
+fn api_error(error: &anyhow::Error) -> Option<&ApiError> {
+    error.chain().find_map(|cause| cause.downcast_ref::<ApiError>())
+}
+
+fn api(error: &ApiError, catalog: &Catalog) -> String {
+    use ApiError as E;
+    match error {
+        E::BadAddress(addr) => catalog.t("err-api-address", &[("addr", addr)]),
+        E::NotLoopback(addr) => catalog.t("err-api-loopback", &[("addr", &addr.to_string())]),
+        E::Bind { addr, source } => catalog.t(
+            "err-listen",
+            &[("addr", &addr.to_string()), ("reason", &io(source, catalog))],
+        ),
+        E::File { path, source } => catalog.t(
+            "err-file",
+            &[("path", &path.display().to_string()), ("reason", &io(source, catalog))],
+        ),
+        E::Unauthorized { pid, path } => catalog.t(
+            "err-node-unauthorized",
+            &[("pid", &pid.to_string()), ("path", &path.display().to_string())],
+        ),
+        E::NotListening { pid, url } => catalog.t("err-node-not-listening", &[("pid", &pid.to_string()), ("url", url)]),
+        E::Unreachable { pid, reason } => {
+            catalog.t("err-node-unreachable", &[("pid", &pid.to_string()), ("reason", reason)])
+        }
+        E::NoNode => catalog.t("err-no-node", &[]),
+        E::NodeRunning(pid) => catalog.t("err-node-running", &[("pid", &pid.to_string())]),
+        other => other.to_string(),
+    }
+}
+
 /// The one line a user sees for an error, in their language when we have it.
 pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
+    if let Some(error) = api_error(error) {
+        return api(error, catalog);
+    }
     if let Some(error) = error.downcast_ref::<HouseholdError>() {
         use HouseholdError as E;
         return match error {
@@ -160,6 +213,9 @@ pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
 
 /// A stable machine-readable code for `--json` error documents.
 pub fn error_code(error: &anyhow::Error) -> &'static str {
+    if api_error(error).is_some() {
+        return "node";
+    }
     match error.downcast_ref::<HouseholdError>() {
         Some(HouseholdError::NotInitialised) => "not-initialised",
         Some(HouseholdError::NoCommunity) => "no-community",
@@ -181,9 +237,19 @@ pub fn error_code(error: &anyhow::Error) -> &'static str {
 }
 
 /// Exit codes: 1 for a refused request (bad input, not allowed), 2 for a
-/// problem with the home itself (not set up, keys, store) — scripts can tell
-/// "try another input" from "fix the installation".
+/// problem with the home itself (not set up, keys, store, a node that cannot
+/// be talked to) — scripts can tell "try another input" from "fix the
+/// installation".
 pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if let Some(error) = api_error(error) {
+        return match error {
+            ApiError::File { .. }
+            | ApiError::Unauthorized { .. }
+            | ApiError::NotListening { .. }
+            | ApiError::Unreachable { .. } => 2,
+            _ => 1,
+        };
+    }
     match error.downcast_ref::<HouseholdError>() {
         Some(
             HouseholdError::NotInitialised

@@ -1,15 +1,24 @@
-//! The commands. Each opens the household, does one thing, and prints either
-//! text (in the user's language) or one JSON document.
+//! The commands. Each reaches the household (see [`Access`]), does one
+//! thing, and prints either text (in the user's language) or one JSON
+//! document — into a buffer, so that the same command can run here or inside
+//! the node and print the same bytes.
 
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::PoisonError;
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use maillage_crdt::exchange::ExchangeAction;
 use maillage_crdt::items::{GroupBuy, OfferKind, Ride, RsvpAnswer};
 use maillage_crdt::time::{Recurrence, parse_datetime, parse_deadline};
 use maillage_crdt::{Amount, DocKind, HouseholdId};
+use maillage_node::api::{ApiError, CliOutcome};
 use maillage_node::household::{EventInput, ItemInput, ItemPatch, now_ms};
 use maillage_node::i18n::Catalog;
+use maillage_node::net::{NetStatus, PeerView};
+use maillage_node::runtime::NodeContext;
 use maillage_node::{Home, Household, Query};
 use serde::Serialize;
 use serde_json::json;
@@ -17,10 +26,39 @@ use serde_json::json;
 use crate::args::*;
 use crate::render::{self, fit, time};
 
+/// How long `status` and `peers` wait for the mesh task.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where a command finds the household.
+#[derive(Debug)]
+pub enum Access<'a> {
+    /// No node runs on the home: the command opens the store for itself.
+    Local(Home),
+    /// The command runs inside the node, on the household it holds open.
+    Node(&'a NodeContext),
+}
+
+impl Access<'_> {
+    /// Calls `f` with the household: opened for this command, or the node's
+    /// behind its lock (held until `f` returns).
+    fn household<T>(&self, f: impl FnOnce(&mut Household) -> Result<T>) -> Result<T> {
+        match self {
+            Access::Local(home) => f(&mut Household::open(home.clone())?),
+            Access::Node(context) => {
+                // A command that panicked left no half-written data (every
+                // write is one committed transaction): carry on.
+                let mut household = context.household.lock().unwrap_or_else(PoisonError::into_inner);
+                f(&mut household)
+            }
+        }
+    }
+}
+
 /// What a command prints: the text for people, the JSON for scripts.
 struct Out<'a> {
     json: bool,
     catalog: &'a Catalog,
+    stdout: RefCell<String>,
 }
 
 impl Out<'_> {
@@ -36,15 +74,21 @@ impl Out<'_> {
         }
     }
 
-    /// Prints `text` for people or `value` as JSON.
+    /// Writes `text` as it is on stdout.
+    fn print(&self, text: &str) {
+        self.stdout.borrow_mut().push_str(text);
+    }
+
+    /// Writes `text` for people or `value` as JSON, each followed by a new line.
     fn show<T: Serialize>(&self, text: impl FnOnce() -> String, value: &T) -> Result<()> {
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(value)?);
+        let text = if self.json {
+            serde_json::to_string_pretty(value)?
         } else {
-            let text = text();
-            if !text.is_empty() {
-                println!("{text}");
-            }
+            text()
+        };
+        if self.json || !text.is_empty() {
+            self.print(&text);
+            self.print("\n");
         }
         Ok(())
     }
@@ -54,18 +98,32 @@ fn zone() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::system()
 }
 
-fn home_of(cli_home: Option<PathBuf>) -> Result<Home> {
-    Ok(Home::resolve(cli_home)?)
-}
-
-pub fn run(cli: Cli, catalog: &Catalog) -> Result<()> {
+/// Runs one command and returns what it printed. An error becomes one
+/// translated line on stderr (and a JSON document on stdout with `--json`).
+pub fn run(cli: Cli, access: Access<'_>, catalog: &Catalog) -> CliOutcome {
     let out = Out {
         json: cli.json,
         catalog,
+        stdout: RefCell::new(String::new()),
     };
-    let home = home_of(cli.home)?;
-    match cli.command {
+    let result = command(cli.command, &access, &out);
+    let mut outcome = CliOutcome {
+        stdout: out.stdout.into_inner(),
+        ..CliOutcome::default()
+    };
+    if let Err(error) = result {
+        render::failure(&error, cli.json, catalog, &mut outcome);
+    }
+    outcome
+}
+
+fn command(command: Command, access: &Access<'_>, out: &Out<'_>) -> Result<()> {
+    match command {
         Command::Init { name, place } => {
+            let home = match access {
+                Access::Local(home) => home.clone(),
+                Access::Node(_) => bail!(ApiError::NodeRunning(std::process::id())),
+            };
             let household = Household::init(home, &name, place.as_deref())?;
             let id = household.id().to_text();
             out.show(
@@ -73,86 +131,172 @@ pub fn run(cli: Cli, catalog: &Catalog) -> Result<()> {
                 &json!({ "household": id, "name": name }),
             )
         }
-        Command::Whoami => {
-            let household = Household::open(home)?;
-            let me = household.whoami()?;
-            out.show(
-                || {
-                    let mut text = format!(
-                        "{} {} ({})\n{} {}\n{} {}\n{} {}",
-                        out.label("whoami-household"),
-                        me.name,
-                        me.household,
-                        out.label("whoami-device"),
-                        me.device,
-                        out.label("whoami-place"),
-                        me.place.clone().unwrap_or_else(|| "-".into()),
-                        out.label("whoami-home"),
-                        me.home
-                    );
-                    text.push_str(&format!("\n{}", out.label("whoami-communities")));
-                    for community in &me.communities {
-                        text.push_str(&format!(
-                            "\n  {} {} ({})",
-                            if community.current { "*" } else { " " },
-                            community.name,
-                            &community.id[..8]
-                        ));
-                    }
-                    text
-                },
-                &me,
-            )
-        }
-        Command::Community(command) => community(command, Household::open(home)?, &out),
-        Command::Device(command) => device(command, Household::open(home)?, &out),
-        Command::Offer(command) => item(command, DocKind::Offer, Household::open(home)?, &out),
-        Command::Request(command) => item(command, DocKind::Request, Household::open(home)?, &out),
-        Command::Event(command) => event(command, Household::open(home)?, &out),
-        Command::Exchange(command) => exchange(command, Household::open(home)?, &out),
-        Command::Balance { member } => balance(member, Household::open(home)?, &out),
-        Command::Match => matches(Household::open(home)?, &out),
-        Command::Stats => stats(Household::open(home)?, &out),
-        Command::Export { file, community } => {
-            let household = Household::open(home)?;
-            let only = match community {
-                Some(text) => Some(household.find_community(&text)?),
-                None => None,
-            };
-            let count = household.export(&file, only)?;
-            let path = file.display().to_string();
-            out.show(
-                || out.t("exported", &[("count", &count.to_string()), ("path", &path)]),
-                &json!({ "documents": count, "path": path }),
-            )
-        }
-        Command::Import { file } => {
-            let mut household = Household::open(home)?;
-            let report = household.import(&file)?;
-            out.show(
-                || {
-                    let mut text = out.t(
-                        "imported",
-                        &[
-                            ("exporter", &report.exporter),
-                            ("changes", &report.changes_applied.to_string()),
-                            ("known", &report.changes_already_known.to_string()),
-                            ("records", &report.records_added.to_string()),
-                        ],
-                    );
-                    if report.changes_refused > 0 {
-                        text.push('\n');
-                        text.push_str(&out.t("import-refused-some", &[("count", &report.changes_refused.to_string())]));
-                    }
-                    text
-                },
-                &report,
-            )
-        }
+        // `main` starts the node; inside one, there is already one.
+        Command::Node(_) => bail!(ApiError::NodeRunning(std::process::id())),
+        Command::Whoami => access.household(|household| whoami(household, out)),
+        Command::Community(command) => access.household(|household| community(command, household, out)),
+        Command::Device(command) => access.household(|household| device(command, household, out)),
+        Command::Offer(command) => access.household(|household| item(command, DocKind::Offer, household, out)),
+        Command::Request(command) => access.household(|household| item(command, DocKind::Request, household, out)),
+        Command::Event(command) => access.household(|household| event(command, household, out)),
+        Command::Exchange(command) => access.household(|household| exchange(command, household, out)),
+        Command::Balance { member } => access.household(|household| balance(member, household, out)),
+        Command::Match => access.household(|household| matches(household, out)),
+        Command::Stats => access.household(|household| stats(household, out)),
+        Command::Export { file, community } => access.household(|household| export(&file, community, household, out)),
+        Command::Import { file } => access.household(|household| import(&file, household, out)),
+        Command::Status => status(access, out),
+        Command::Peers => peers(access, out),
     }
 }
 
-fn community(command: CommunityCommand, mut household: Household, out: &Out<'_>) -> Result<()> {
+fn whoami(household: &Household, out: &Out<'_>) -> Result<()> {
+    let me = household.whoami()?;
+    out.show(
+        || {
+            let mut text = format!(
+                "{} {} ({})\n{} {}\n{} {}\n{} {}",
+                out.label("whoami-household"),
+                me.name,
+                me.household,
+                out.label("whoami-device"),
+                me.device,
+                out.label("whoami-place"),
+                me.place.clone().unwrap_or_else(|| "-".into()),
+                out.label("whoami-home"),
+                me.home
+            );
+            text.push_str(&format!("\n{}", out.label("whoami-communities")));
+            for community in &me.communities {
+                text.push_str(&format!(
+                    "\n  {} {} ({})",
+                    if community.current { "*" } else { " " },
+                    community.name,
+                    &community.id[..8]
+                ));
+            }
+            text
+        },
+        &me,
+    )
+}
+
+fn export(file: &Path, community: Option<String>, household: &Household, out: &Out<'_>) -> Result<()> {
+    let only = match community {
+        Some(text) => Some(household.find_community(&text)?),
+        None => None,
+    };
+    let count = household.export(file, only)?;
+    let path = file.display().to_string();
+    out.show(
+        || out.t("exported", &[("count", &count.to_string()), ("path", &path)]),
+        &json!({ "documents": count, "path": path }),
+    )
+}
+
+fn import(file: &Path, household: &mut Household, out: &Out<'_>) -> Result<()> {
+    let report = household.import(file)?;
+    out.show(
+        || {
+            let mut text = out.t(
+                "imported",
+                &[
+                    ("exporter", &report.exporter),
+                    ("changes", &report.changes_applied.to_string()),
+                    ("known", &report.changes_already_known.to_string()),
+                    ("records", &report.records_added.to_string()),
+                ],
+            );
+            if report.changes_refused > 0 {
+                text.push('\n');
+                text.push_str(&out.t("import-refused-some", &[("count", &report.changes_refused.to_string())]));
+            }
+            text
+        },
+        &report,
+    )
+}
+
+/// The mesh's state, asked of the node's swarm task. Runs on one of the
+/// API's blocking threads, inside the node's async runtime; the household
+/// lock is not held (the swarm may need it to answer).
+fn net_status(context: &NodeContext, out: &Out<'_>) -> Result<NetStatus> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| anyhow!(out.t("err-mesh-silent", &[])))?;
+    runtime
+        .block_on(tokio::time::timeout(STATUS_TIMEOUT, context.net.status()))
+        .ok()
+        .flatten()
+        .ok_or_else(|| anyhow!(out.t("err-mesh-silent", &[])))
+}
+
+/// One line of `status` and `peers`: who, where, how.
+fn peer_line(peer: &PeerView) -> String {
+    let who = peer
+        .name
+        .clone()
+        .or_else(|| peer.household.as_ref().map(|h| h.chars().take(8).collect()))
+        .unwrap_or_else(|| peer.peer.clone());
+    format!(
+        "  {}  {}  {}",
+        fit(&who, 24),
+        peer.addresses.first().map(String::as_str).unwrap_or("-"),
+        peer.transport
+    )
+}
+
+fn status(access: &Access<'_>, out: &Out<'_>) -> Result<()> {
+    let Access::Node(context) = access else {
+        return out.show(|| out.t("status-no-node", &[]), &json!({ "running": false }));
+    };
+    let status = net_status(context, out)?;
+    // Only now take the household lock: the swarm may need it to answer.
+    let names: HashMap<String, String> = access.household(|household| {
+        Ok(household
+            .communities()?
+            .into_iter()
+            .map(|community| (community.id, community.name))
+            .collect())
+    })?;
+    let mut value = serde_json::to_value(&status)?;
+    value["running"] = json!(true);
+    out.show(
+        || {
+            let mut lines = vec![
+                out.t("status-running", &[("peer", &status.peer_id)]),
+                out.label("status-listening"),
+            ];
+            lines.extend(status.listen_addresses.iter().map(|a| format!("  {a}")));
+            lines.push(out.t("status-peers", &[("count", &status.peers.len().to_string())]));
+            lines.extend(status.peers.iter().map(peer_line));
+            lines.push(out.label("status-last-sync"));
+            for (community, last) in &status.last_sync {
+                let name = names.get(community).unwrap_or(community);
+                let when = last.map(time).unwrap_or_else(|| out.t("status-never", &[]));
+                lines.push(format!("  {}  {when}", fit(name, 24)));
+            }
+            lines.join("\n")
+        },
+        &value,
+    )
+}
+
+fn peers(access: &Access<'_>, out: &Out<'_>) -> Result<()> {
+    let Access::Node(context) = access else {
+        bail!(ApiError::NoNode);
+    };
+    let status = net_status(context, out)?;
+    out.show(
+        || {
+            if status.peers.is_empty() {
+                return out.t("peers-none", &[]);
+            }
+            status.peers.iter().map(peer_line).collect::<Vec<_>>().join("\n")
+        },
+        &status.peers,
+    )
+}
+
+fn community(command: CommunityCommand, household: &mut Household, out: &Out<'_>) -> Result<()> {
     match command {
         CommunityCommand::Create { name, unit, limit } => {
             let limit = limit.map(|l| l.parse::<Amount>()).transpose()?;
@@ -255,7 +399,7 @@ fn community(command: CommunityCommand, mut household: Household, out: &Out<'_>)
     }
 }
 
-fn device(command: DeviceCommand, mut household: Household, out: &Out<'_>) -> Result<()> {
+fn device(command: DeviceCommand, household: &mut Household, out: &Out<'_>) -> Result<()> {
     match command {
         DeviceCommand::List => {
             let devices = household.devices();
@@ -342,7 +486,7 @@ fn input_of(fields: ItemFields) -> Result<ItemInput> {
     })
 }
 
-fn item(command: ItemCommand, kind: DocKind, mut household: Household, out: &Out<'_>) -> Result<()> {
+fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Out<'_>) -> Result<()> {
     let is_offer = kind == DocKind::Offer;
     match command {
         ItemCommand::Add(fields) => {
@@ -530,7 +674,7 @@ struct EventView {
     occurrences: Vec<String>,
 }
 
-fn event(command: EventCommand, mut household: Household, out: &Out<'_>) -> Result<()> {
+fn event(command: EventCommand, household: &mut Household, out: &Out<'_>) -> Result<()> {
     match command {
         EventCommand::Add {
             title,
@@ -728,7 +872,7 @@ fn event(command: EventCommand, mut household: Household, out: &Out<'_>) -> Resu
                     Ok(())
                 }
                 None => {
-                    print!("{calendar}");
+                    out.print(&calendar);
                     Ok(())
                 }
             }
@@ -736,7 +880,7 @@ fn event(command: EventCommand, mut household: Household, out: &Out<'_>) -> Resu
     }
 }
 
-fn exchange(command: ExchangeCommand, mut household: Household, out: &Out<'_>) -> Result<()> {
+fn exchange(command: ExchangeCommand, household: &mut Household, out: &Out<'_>) -> Result<()> {
     let (id, action) = match command {
         ExchangeCommand::Propose {
             with,
@@ -816,7 +960,7 @@ fn exchange(command: ExchangeCommand, mut household: Household, out: &Out<'_>) -
     )
 }
 
-fn balance(member: Option<String>, household: Household, out: &Out<'_>) -> Result<()> {
+fn balance(member: Option<String>, household: &Household, out: &Out<'_>) -> Result<()> {
     let unit = household.community()?.genesis.unit.clone();
     match member {
         Some(member) => {
@@ -853,7 +997,7 @@ fn balance(member: Option<String>, household: Household, out: &Out<'_>) -> Resul
     }
 }
 
-fn matches(household: Household, out: &Out<'_>) -> Result<()> {
+fn matches(household: &Household, out: &Out<'_>) -> Result<()> {
     let found = household.matches()?;
     let value: Vec<_> = found
         .iter()
@@ -887,7 +1031,7 @@ fn matches(household: Household, out: &Out<'_>) -> Result<()> {
     )
 }
 
-fn stats(household: Household, out: &Out<'_>) -> Result<()> {
+fn stats(household: &Household, out: &Out<'_>) -> Result<()> {
     let indicators = household.indicators()?;
     let name = household.community()?.genesis.name.clone();
     out.show(

@@ -182,3 +182,22 @@ community-members-count = { $count } household(s)
 device-revoked-at = revoked on
 soft-limit-warning = Note: your committed balance is { $balance }, past the community's warning threshold of -{ $limit }.
 state-void = void
+
+## The node and its local API
+status-no-node = No node is running for this household (start one with `maillage node`).
+status-running = Node running, peer id { $peer }
+status-listening = Listening on
+status-peers = Connected peers: { $count }
+status-last-sync = Last sync
+status-never = never
+peers-none = No peer connected.
+err-no-node = no node is running for this household: start one with `maillage node`
+err-node-running = a node is running for this household (pid { $pid }): stop it first
+err-node-unauthorized = this household's node (pid { $pid }) refuses the token in { $path }
+err-node-not-listening = this household's node (pid { $pid }) no longer listens at { $url }
+err-node-unreachable = this household's node (pid { $pid }) does not answer ({ $reason })
+err-api-address = "{ $addr }" is not an IP address and port (e.g. 127.0.0.1:0)
+err-api-loopback = the local API listens on loopback only (127.0.0.1 or ::1), not on { $addr }
+err-listen = cannot listen on { $addr } ({ $reason })
+err-mesh-silent = the node's network does not answer
+err-not-utf8 = the argument "{ $text }" is not valid text (UTF-8)

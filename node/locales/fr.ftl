@@ -183,3 +183,22 @@ community-members-count = { $count } foyer(s)
 device-revoked-at = révoqué le
 soft-limit-warning = Attention : votre solde engagé est de { $balance }, au-delà du seuil d'alerte de -{ $limit } de la communauté.
 state-void = sans objet
+
+## Le nœud et son API locale
+status-no-node = Aucun nœud ne tourne pour ce foyer (lancez `maillage node`).
+status-running = Nœud en marche, identifiant de pair { $peer }
+status-listening = Écoute sur
+status-peers = Pairs connectés : { $count }
+status-last-sync = Dernière synchronisation
+status-never = jamais
+peers-none = Aucun pair connecté.
+err-no-node = aucun nœud ne tourne pour ce foyer : lancez `maillage node`
+err-node-running = un nœud tourne pour ce foyer (pid { $pid }) : arrêtez-le d'abord
+err-node-unauthorized = le nœud de ce foyer (pid { $pid }) refuse le jeton de { $path }
+err-node-not-listening = le nœud de ce foyer (pid { $pid }) n'écoute plus sur { $url }
+err-node-unreachable = le nœud de ce foyer (pid { $pid }) ne répond pas ({ $reason })
+err-api-address = « { $addr } » n'est pas une adresse IP suivie d'un port (par exemple 127.0.0.1:0)
+err-api-loopback = l'API locale n'écoute que sur la boucle locale (127.0.0.1 ou ::1), pas sur { $addr }
+err-listen = impossible d'écouter sur { $addr } ({ $reason })
+err-mesh-silent = le réseau du nœud ne répond pas
+err-not-utf8 = l'argument « { $text } » n'est pas du texte valide (UTF-8)

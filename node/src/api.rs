@@ -227,10 +227,7 @@ impl Token {
         if expected.len() != presented.len() {
             return false;
         }
-        let difference = expected
-            .iter()
-            .zip(presented)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let difference = expected.iter().zip(presented).fold(0u8, |acc, (a, b)| acc | (a ^ b));
         std::hint::black_box(difference) == 0
     }
 }
@@ -263,9 +260,15 @@ pub fn write_run_files(home: &Home, api: SocketAddr, web: Option<SocketAddr>) ->
         web: web.map(|web| format!("http://{web}")),
     };
     let path = run_info_path(home);
-    let mut bytes = serde_json::to_vec_pretty(&info).unwrap_or_default();
-    bytes.push(b'\n');
-    write_private_file(&path, &bytes).map_err(|source| ApiError::File { path, source })
+    let write = || {
+        let mut bytes = serde_json::to_vec_pretty(&info)?;
+        bytes.push(b'\n');
+        write_private_file(&path, &bytes)
+    };
+    write().map_err(|source| ApiError::File {
+        path: path.clone(),
+        source,
+    })
 }
 
 /// Removes `api.json` if this process wrote it. The token stays.
@@ -383,10 +386,7 @@ async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {
     Json(shared.health.clone())
 }
 
-async fn run_command(
-    State(shared): State<Arc<Shared>>,
-    request: Result<Json<CliRequest>, JsonRejection>,
-) -> Response {
+async fn run_command(State(shared): State<Arc<Shared>>, request: Result<Json<CliRequest>, JsonRejection>) -> Response {
     let request = match request {
         Ok(Json(request)) => request,
         Err(rejection) => return refusal(rejection.status(), "bad-request", &rejection.body_text()),

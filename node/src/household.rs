@@ -1378,8 +1378,11 @@ impl Household {
     ) -> Result<ApplyReport> {
         let mut registry = self.store.registry().clone();
         registry.insert(records.iter().cloned());
-        let mine: Vec<CommunityId> =
-            registry.communities().filter(|c| c.is_member(&self.household)).map(|c| c.id).collect();
+        let mine: Vec<CommunityId> = registry
+            .communities()
+            .filter(|c| c.is_member(&self.household))
+            .map(|c| c.id)
+            .collect();
         let households = households_of(&registry, &mine);
         let records = records
             .into_iter()
@@ -1421,7 +1424,9 @@ impl Household {
     /// members of: the only ones a peer on that device may sync.
     pub fn shared_communities(&self, device: &DeviceId) -> Vec<CommunityId> {
         let registry = self.store.registry();
-        let Ok(peer) = registry.household_of(device, now_ms()) else { return Vec::new() };
+        let Ok(peer) = registry.household_of(device, now_ms()) else {
+            return Vec::new();
+        };
         registry
             .communities()
             .filter(|c| c.is_member(&self.household) && c.is_member(&peer))
@@ -1455,7 +1460,12 @@ impl Household {
         }
         entry.truncate(MAX_ADDRESSES);
         if book.len() > MAX_PEERS {
-            let extra: Vec<String> = book.keys().filter(|p| *p != peer).take(book.len() - MAX_PEERS).cloned().collect();
+            let extra: Vec<String> = book
+                .keys()
+                .filter(|p| *p != peer)
+                .take(book.len() - MAX_PEERS)
+                .cloned()
+                .collect();
             for key in extra {
                 book.remove(&key);
             }

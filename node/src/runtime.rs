@@ -72,9 +72,15 @@ impl NodeFile {
     pub fn load(home: &Home) -> Result<NodeFile, RuntimeError> {
         let path = NodeFile::path(home);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| RuntimeError::Config { path, reason: e.to_string() }),
+            Ok(text) => toml::from_str(&text).map_err(|e| RuntimeError::Config {
+                path,
+                reason: e.to_string(),
+            }),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(NodeFile::default()),
-            Err(error) => Err(RuntimeError::Config { path, reason: error.to_string() }),
+            Err(error) => Err(RuntimeError::Config {
+                path,
+                reason: error.to_string(),
+            }),
         }
     }
 }
@@ -85,7 +91,10 @@ impl NodeFile {
 const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
 
 fn addresses(texts: &[String]) -> Result<Vec<Multiaddr>, RuntimeError> {
-    texts.iter().map(|t| t.parse().map_err(|_| RuntimeError::Address(t.clone()))).collect()
+    texts
+        .iter()
+        .map(|t| t.parse().map_err(|_| RuntimeError::Address(t.clone())))
+        .collect()
 }
 
 /// Runs the node until SIGINT or SIGTERM. `runner` executes CLI commands sent
@@ -109,7 +118,10 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
     };
     let household = Arc::new(Mutex::new(household));
     let (net, net_task) = net::spawn(household.clone(), config)?;
-    let context = NodeContext { household, net: net.clone() };
+    let context = NodeContext {
+        household,
+        net: net.clone(),
+    };
 
     let listener = api::bind(&options.api).await?;
     let api_address = listener.local_addr()?;

@@ -43,7 +43,10 @@ async fn concurrent_edits_on_several_nodes_converge() {
     for pair in nodes.windows(2) {
         pair[1].connect(&pair[0]).await;
     }
-    let expected: Vec<String> = names.iter().flat_map(|n| (0..3).map(move |j| format!("{n} offre {j}"))).collect();
+    let expected: Vec<String> = names
+        .iter()
+        .flat_map(|n| (0..3).map(move |j| format!("{n} offre {j}")))
+        .collect();
     let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
     for node in &nodes {
         node.expect_offers(&expected).await;

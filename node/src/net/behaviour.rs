@@ -5,8 +5,8 @@ use std::time::Duration;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{
-    StreamProtocol, Swarm, connection_limits, gossipsub, identify, identity, mdns, memory_connection_limits, noise, ping,
-    tcp, yamux,
+    StreamProtocol, Swarm, connection_limits, gossipsub, identify, identity, mdns, memory_connection_limits, noise,
+    ping, tcp, yamux,
 };
 
 use super::wire::{
@@ -47,7 +47,11 @@ pub enum BuildError {
 pub fn build(keypair: identity::Keypair, with_mdns: bool) -> Result<Swarm<Behaviour>, BuildError> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .map_err(|e| BuildError::Transport(e.to_string()))?
         .with_quic()
         .with_behaviour(|key| {
@@ -64,8 +68,9 @@ pub fn build(keypair: identity::Keypair, with_mdns: bool) -> Result<Swarm<Behavi
                 .validation_mode(gossipsub::ValidationMode::Strict)
                 .build()
                 .map_err(|e| BuildError::Gossip(e.to_string()))?;
-            let gossipsub = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_config)
-                .map_err(|e| BuildError::Gossip(e.to_string()))?;
+            let gossipsub =
+                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_config)
+                    .map_err(|e| BuildError::Gossip(e.to_string()))?;
             let mdns = if with_mdns {
                 Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?)
             } else {

@@ -156,13 +156,37 @@ impl NetHandle {
 /// Results of store work done on a blocking thread, back to the loop.
 enum Work {
     /// We answered a peer's hello: send our records back, then it is known.
-    HelloAnswered { peer: PeerId, channel: ResponseChannel<RecordsResponse>, records: Vec<Record>, known: Known },
+    HelloAnswered {
+        peer: PeerId,
+        channel: ResponseChannel<RecordsResponse>,
+        records: Vec<Record>,
+        known: Known,
+    },
     /// We stored a peer's answer to our hello.
-    HelloStored { peer: PeerId, known: Known },
-    CommunityRecords { channel: ResponseChannel<RecordsResponse>, response: RecordsResponse },
-    CommunityRecordsStored { peer: PeerId, community: CommunityId, known: Known },
-    SyncStarted { peer: PeerId, community: CommunityId, result: Result<(Session, Vec<u8>), String> },
-    SyncStepped { peer: PeerId, community: CommunityId, session: Session, result: Result<(Step, ApplyReport), String> },
+    HelloStored {
+        peer: PeerId,
+        known: Known,
+    },
+    CommunityRecords {
+        channel: ResponseChannel<RecordsResponse>,
+        response: RecordsResponse,
+    },
+    CommunityRecordsStored {
+        peer: PeerId,
+        community: CommunityId,
+        known: Known,
+    },
+    SyncStarted {
+        peer: PeerId,
+        community: CommunityId,
+        result: Result<(Session, Vec<u8>), String>,
+    },
+    SyncStepped {
+        peer: PeerId,
+        community: CommunityId,
+        session: Session,
+        result: Result<(Step, ApplyReport), String>,
+    },
     SyncAnswered {
         peer: PeerId,
         community: CommunityId,
@@ -170,7 +194,10 @@ enum Work {
         channel: ResponseChannel<SyncResponse>,
         result: Result<(Step, ApplyReport), String>,
     },
-    SyncRefused { peer: PeerId, channel: ResponseChannel<SyncResponse> },
+    SyncRefused {
+        peer: PeerId,
+        channel: ResponseChannel<SyncResponse>,
+    },
     Communities(Vec<CommunityId>),
     Remembered,
 }
@@ -211,7 +238,10 @@ const WORK_QUEUE: usize = 256;
 const COMMAND_QUEUE: usize = 64;
 
 /// Starts the swarm task.
-pub fn spawn(household: Arc<Mutex<Household>>, config: Config) -> Result<(NetHandle, tokio::task::JoinHandle<()>), NetError> {
+pub fn spawn(
+    household: Arc<Mutex<Household>>,
+    config: Config,
+) -> Result<(NetHandle, tokio::task::JoinHandle<()>), NetError> {
     let keypair = {
         let guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut secret = guard.device_key().to_bytes();
@@ -219,9 +249,10 @@ pub fn spawn(household: Arc<Mutex<Household>>, config: Config) -> Result<(NetHan
     };
     let mut swarm = behaviour::build(keypair, config.mdns)?;
     for address in &config.listen {
-        swarm
-            .listen_on(address.clone())
-            .map_err(|e| NetError::Listen { address: address.to_string(), reason: e.to_string() })?;
+        swarm.listen_on(address.clone()).map_err(|e| NetError::Listen {
+            address: address.to_string(),
+            reason: e.to_string(),
+        })?;
     }
     for address in &config.dial {
         if let Err(error) = swarm.dial(address.clone()) {
@@ -385,15 +416,24 @@ impl Node {
             .iter()
             .map(|(peer, state)| PeerView {
                 peer: peer.to_string(),
-                household: state.known.as_ref().and_then(|k| k.household.as_ref().map(|(id, _)| id.clone())),
-                name: state.known.as_ref().and_then(|k| k.household.as_ref().map(|(_, name)| name.clone())),
+                household: state
+                    .known
+                    .as_ref()
+                    .and_then(|k| k.household.as_ref().map(|(id, _)| id.clone())),
+                name: state
+                    .known
+                    .as_ref()
+                    .and_then(|k| k.household.as_ref().map(|(_, name)| name.clone())),
                 addresses: state.addresses.iter().map(|a| a.to_string()).collect(),
                 transport: state.transport.clone(),
             })
             .collect();
         peers.sort_by(|a, b| a.peer.cmp(&b.peer));
-        let mut last_sync: Vec<(String, Option<i64>)> =
-            self.subscribed.iter().map(|c| (c.to_text(), self.last_sync.get(c).copied())).collect();
+        let mut last_sync: Vec<(String, Option<i64>)> = self
+            .subscribed
+            .iter()
+            .map(|c| (c.to_text(), self.last_sync.get(c).copied()))
+            .collect();
         last_sync.sort();
         NetStatus {
             peer_id: self.swarm.local_peer_id().to_string(),
@@ -487,7 +527,8 @@ impl Node {
         let now = Instant::now();
         for (peer, addresses) in book {
             let Ok(peer) = peer.parse::<PeerId>() else { continue };
-            if self.swarm.is_connected(&peer) || self.banned.contains_key(&peer) || &peer == self.swarm.local_peer_id() {
+            if self.swarm.is_connected(&peer) || self.banned.contains_key(&peer) || &peer == self.swarm.local_peer_id()
+            {
                 continue;
             }
             let (next, delay) = self.backoff.get(&peer).copied().unwrap_or((now, REDIAL_FIRST));
@@ -496,7 +537,9 @@ impl Node {
             }
             self.backoff.insert(peer, (now + delay, (delay * 2).min(REDIAL_MAX)));
             let addresses: Vec<Multiaddr> = addresses.iter().filter_map(|a| a.parse().ok()).collect();
-            let options = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(addresses).build();
+            let options = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+                .addresses(addresses)
+                .build();
             if let Err(error) = self.swarm.dial(options) {
                 debug!(%peer, %error, "cannot redial");
             }
@@ -531,7 +574,11 @@ impl Node {
                     self.send_hello(peer_id);
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
                 self.peers.remove(&peer_id);
                 self.outbound.retain(|(peer, _), _| peer != &peer_id);
                 self.in_flight.retain(|_, (peer, _)| peer != &peer_id);
@@ -569,7 +616,12 @@ impl Node {
     }
 
     fn on_announcement(&mut self, from: PeerId, message: gossipsub::Message) {
-        let shared = self.peers.get(&from).and_then(|s| s.known.as_ref()).map(|k| k.shared.clone()).unwrap_or_default();
+        let shared = self
+            .peers
+            .get(&from)
+            .and_then(|s| s.known.as_ref())
+            .map(|k| k.shared.clone())
+            .unwrap_or_default();
         for community in shared {
             if message.topic == topic(&community).hash() {
                 self.start_sync(from, community);
@@ -592,29 +644,41 @@ impl Node {
             let guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             guard.own_records()
         };
-        self.swarm
-            .behaviour_mut()
-            .records
-            .send_request(&peer, RecordsRequest::Hello { records: encode_records(&records) });
+        self.swarm.behaviour_mut().records.send_request(
+            &peer,
+            RecordsRequest::Hello {
+                records: encode_records(&records),
+            },
+        );
     }
 
     fn on_records_event(&mut self, event: request_response::Event<RecordsRequest, RecordsResponse>) {
         use request_response::{Event, Message};
         match event {
-            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => match request {
+            Event::Message {
+                peer,
+                message: Message::Request { request, channel, .. },
+                ..
+            } => match request {
                 RecordsRequest::Hello { records } => {
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable records in hello");
                     self.blocking(move |household| {
                         let _ = household.ingest_foreign(records, vec![]);
                         let known = know(household, &peer);
-                        Work::HelloAnswered { peer, channel, records: household.own_records(), known }
+                        Work::HelloAnswered {
+                            peer,
+                            channel,
+                            records: household.own_records(),
+                            known,
+                        }
                     });
                 }
                 RecordsRequest::Community { community, digest } => {
                     let community = CommunityId(community);
                     self.blocking(move |household| {
-                        let allowed = device_of(&peer).is_some_and(|d| household.shared_communities(&d).contains(&community));
+                        let allowed =
+                            device_of(&peer).is_some_and(|d| household.shared_communities(&d).contains(&community));
                         let response = if !allowed {
                             RecordsResponse::Refused
                         } else {
@@ -622,30 +686,45 @@ impl Node {
                             if records_digest(&records) == digest {
                                 RecordsResponse::Unchanged
                             } else {
-                                RecordsResponse::Community { records: encode_records(&records) }
+                                RecordsResponse::Community {
+                                    records: encode_records(&records),
+                                }
                             }
                         };
                         Work::CommunityRecords { channel, response }
                     });
                 }
             },
-            Event::Message { peer, message: Message::Response { response, request_id }, .. } => match response {
+            Event::Message {
+                peer,
+                message: Message::Response { response, request_id },
+                ..
+            } => match response {
                 RecordsResponse::Hello { records } => {
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable records in hello");
                     self.blocking(move |household| {
                         let _ = household.ingest_foreign(records, vec![]);
-                        Work::HelloStored { peer, known: know(household, &peer) }
+                        Work::HelloStored {
+                            peer,
+                            known: know(household, &peer),
+                        }
                     });
                 }
                 RecordsResponse::Community { records } => {
-                    let Some((_, community)) = self.records_in_flight.remove(&request_id) else { return };
+                    let Some((_, community)) = self.records_in_flight.remove(&request_id) else {
+                        return;
+                    };
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable community records");
                     // ingest_foreign keeps only records of communities we are in.
                     self.blocking(move |household| {
                         let _ = household.ingest_foreign(records, vec![]);
-                        Work::CommunityRecordsStored { peer, community, known: know(household, &peer) }
+                        Work::CommunityRecordsStored {
+                            peer,
+                            community,
+                            known: know(household, &peer),
+                        }
                     });
                 }
                 RecordsResponse::Unchanged => {
@@ -660,7 +739,12 @@ impl Node {
                     }
                 }
             },
-            Event::OutboundFailure { peer, error, request_id, .. } => {
+            Event::OutboundFailure {
+                peer,
+                error,
+                request_id,
+                ..
+            } => {
                 debug!(%peer, %error, "records request failed");
                 if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
                     self.outbound.remove(&(peer, community));
@@ -702,7 +786,10 @@ impl Node {
             let guard = self.household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             records_digest(&guard.community_records(&community))
         };
-        let request = RecordsRequest::Community { community: community.0, digest };
+        let request = RecordsRequest::Community {
+            community: community.0,
+            digest,
+        };
         let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
         self.records_in_flight.insert(id, (peer, community));
     }
@@ -714,20 +801,37 @@ impl Node {
         }
         self.blocking(move |household| {
             let result = Session::initiate(community, household.store()).map_err(|e| e.to_string());
-            Work::SyncStarted { peer, community, result }
+            Work::SyncStarted {
+                peer,
+                community,
+                result,
+            }
         });
     }
 
     fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
         use request_response::{Event, Message};
         match event {
-            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+            Event::Message {
+                peer,
+                message: Message::Request { request, channel, .. },
+                ..
+            } => {
                 self.on_sync_request(peer, request, channel);
             }
-            Event::Message { peer, message: Message::Response { response, request_id }, .. } => {
+            Event::Message {
+                peer,
+                message: Message::Response { response, request_id },
+                ..
+            } => {
                 self.on_sync_response(peer, request_id, response);
             }
-            Event::OutboundFailure { peer, error, request_id, .. } => {
+            Event::OutboundFailure {
+                peer,
+                error,
+                request_id,
+                ..
+            } => {
                 debug!(%peer, %error, "sync request failed");
                 if let Some((peer, community)) = self.in_flight.remove(&request_id) {
                     self.outbound.remove(&(peer, community));
@@ -756,16 +860,24 @@ impl Node {
                     // Not known as a member yet (hello may still be in
                     // flight): the store decides, on a blocking thread.
                     self.blocking(move |household| {
-                        let member = device_of(&peer).is_some_and(|d| household.shared_communities(&d).contains(&community));
+                        let member =
+                            device_of(&peer).is_some_and(|d| household.shared_communities(&d).contains(&community));
                         if member && opens {
                             let mut session = Session::respond(community);
-                            let result = session.handle(&frame, household.store()).map_err(|e| e.to_string()).and_then(
-                                |step| {
+                            let result = session
+                                .handle(&frame, household.store())
+                                .map_err(|e| e.to_string())
+                                .and_then(|step| {
                                     let report = ingest(household, &step)?;
                                     Ok((step, report))
-                                },
-                            );
-                            Work::SyncAnswered { peer, community, session, channel, result }
+                                });
+                            Work::SyncAnswered {
+                                peer,
+                                community,
+                                session,
+                                channel,
+                                result,
+                            }
                         } else {
                             Work::SyncRefused { peer, channel }
                         }
@@ -784,12 +896,20 @@ impl Node {
                     let report = ingest(household, &step)?;
                     Ok((step, report))
                 });
-            Work::SyncAnswered { peer, community, session, channel, result }
+            Work::SyncAnswered {
+                peer,
+                community,
+                session,
+                channel,
+                result,
+            }
         });
     }
 
     fn on_sync_response(&mut self, peer: PeerId, request: OutboundRequestId, response: SyncResponse) {
-        let Some((_, community)) = self.in_flight.remove(&request) else { return };
+        let Some((_, community)) = self.in_flight.remove(&request) else {
+            return;
+        };
         let Some(mut session) = self.outbound.get_mut(&(peer, community)).and_then(|o| o.session.take()) else {
             return;
         };
@@ -804,7 +924,12 @@ impl Node {
                             let report = ingest(household, &step)?;
                             Ok((step, report))
                         });
-                    Work::SyncStepped { peer, community, session, result }
+                    Work::SyncStepped {
+                        peer,
+                        community,
+                        session,
+                        result,
+                    }
                 });
             }
             SyncResponse::Refused => {
@@ -819,7 +944,10 @@ impl Node {
     }
 
     fn send_sync(&mut self, peer: PeerId, community: CommunityId, frame: Vec<u8>) {
-        let request = SyncRequest { community: community.0, frame: ByteBuf::from(frame) };
+        let request = SyncRequest {
+            community: community.0,
+            frame: ByteBuf::from(frame),
+        };
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
         self.in_flight.insert(id, (peer, community));
     }
@@ -842,12 +970,18 @@ impl Node {
                     }
                 }
             }
-            Work::HelloAnswered { peer, channel, records, known } => {
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .records
-                    .send_response(channel, RecordsResponse::Hello { records: encode_records(&records) });
+            Work::HelloAnswered {
+                peer,
+                channel,
+                records,
+                known,
+            } => {
+                let _ = self.swarm.behaviour_mut().records.send_response(
+                    channel,
+                    RecordsResponse::Hello {
+                        records: encode_records(&records),
+                    },
+                );
                 // The dialer drives the first sync; we only record what we know.
                 if let Some(state) = self.peers.get_mut(&peer) {
                     state.known = Some(known);
@@ -865,7 +999,11 @@ impl Node {
                 }
                 self.begin_session(peer, community);
             }
-            Work::SyncStarted { peer, community, result } => match result {
+            Work::SyncStarted {
+                peer,
+                community,
+                result,
+            } => match result {
                 Ok((session, frame)) => {
                     if !self.swarm.is_connected(&peer) {
                         self.outbound.remove(&(peer, community));
@@ -880,7 +1018,12 @@ impl Node {
                     self.outbound.remove(&(peer, community));
                 }
             },
-            Work::SyncStepped { peer, community, session, result } => match result {
+            Work::SyncStepped {
+                peer,
+                community,
+                session,
+                result,
+            } => match result {
                 Ok((step, report)) => {
                     self.after_ingest(peer, community, &report);
                     match step.send {
@@ -904,7 +1047,13 @@ impl Node {
                     self.finish_outbound(peer, community);
                 }
             },
-            Work::SyncAnswered { peer, community, session, channel, result } => {
+            Work::SyncAnswered {
+                peer,
+                community,
+                session,
+                channel,
+                result,
+            } => {
                 let response = match result {
                     Ok((step, report)) => {
                         self.after_ingest(peer, community, &report);
@@ -928,7 +1077,11 @@ impl Node {
             }
             Work::SyncRefused { peer, channel } => {
                 debug!(%peer, "sync refused: not a member of that community");
-                let _ = self.swarm.behaviour_mut().sync.send_response(channel, SyncResponse::Refused);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, SyncResponse::Refused);
             }
         }
     }
@@ -992,9 +1145,13 @@ impl Node {
 
 /// What the household knows of a peer: its household and shared communities.
 fn know(household: &Household, peer: &PeerId) -> Known {
-    let Some(device) = device_of(peer) else { return Known::default() };
+    let Some(device) = device_of(peer) else {
+        return Known::default();
+    };
     Known {
-        household: household.household_of_device(&device).map(|(id, name)| (id.to_text(), name)),
+        household: household
+            .household_of_device(&device)
+            .map(|(id, name)| (id.to_text(), name)),
         shared: household.shared_communities(&device),
     }
 }
@@ -1004,5 +1161,7 @@ fn ingest(household: &mut Household, step: &Step) -> Result<ApplyReport, String>
     if step.received.is_empty() {
         return Ok(ApplyReport::default());
     }
-    household.ingest_foreign(vec![], step.received.clone()).map_err(|e| e.to_string())
+    household
+        .ingest_foreign(vec![], step.received.clone())
+        .map_err(|e| e.to_string())
 }

@@ -28,8 +28,12 @@ pub enum RecordsRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum RecordsResponse {
-    Hello { records: Vec<ByteBuf> },
-    Community { records: Vec<ByteBuf> },
+    Hello {
+        records: Vec<ByteBuf>,
+    },
+    Community {
+        records: Vec<ByteBuf>,
+    },
     Unchanged,
     /// Not a member (or unknown): nothing about the community is given.
     Refused,

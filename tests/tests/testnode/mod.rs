@@ -43,11 +43,22 @@ impl TestNode {
         };
         let (net, task) = net::spawn(household.clone(), config).unwrap();
         let address = wait_for(|| async {
-            net.status().await.and_then(|s| s.listen_addresses.first().map(|a| a.parse::<Multiaddr>().unwrap()))
+            net.status()
+                .await
+                .and_then(|s| s.listen_addresses.first().map(|a| a.parse::<Multiaddr>().unwrap()))
         })
         .await;
-        let peer: Multiaddr = format!("{address}/p2p/{}", net.status().await.unwrap().peer_id).parse().unwrap();
-        TestNode { name: name.into(), dir, household, net, task, address: peer }
+        let peer: Multiaddr = format!("{address}/p2p/{}", net.status().await.unwrap().peer_id)
+            .parse()
+            .unwrap();
+        TestNode {
+            name: name.into(),
+            dir,
+            household,
+            net,
+            task,
+            address: peer,
+        }
     }
 
     /// Stops the node and hands back its (closed) household files.
@@ -78,16 +89,29 @@ impl TestNode {
 
     /// Posts an offer and announces it, as the local API does.
     pub fn offer(&self, title: &str) {
-        self.with(|h| h.add_offer(ItemInput { title: title.into(), ..ItemInput::default() }).unwrap());
+        self.with(|h| {
+            h.add_offer(ItemInput {
+                title: title.into(),
+                ..ItemInput::default()
+            })
+            .unwrap()
+        });
         self.net.announce();
     }
 
     /// Titles of the offers this node shows, sorted.
     pub fn offer_titles(&self) -> Vec<String> {
         let mut titles: Vec<String> = self.with(|h| {
-            h.list(Query { kind: Some(DocKind::Offer), ..Query::default() }, None, true)
-                .map(|list| list.into_iter().map(|s| s.title).collect())
-                .unwrap_or_default()
+            h.list(
+                Query {
+                    kind: Some(DocKind::Offer),
+                    ..Query::default()
+                },
+                None,
+                true,
+            )
+            .map(|list| list.into_iter().map(|s| s.title).collect())
+            .unwrap_or_default()
         });
         titles.sort();
         titles
@@ -106,7 +130,13 @@ impl TestNode {
             }
         })
         .await;
-        assert!(result.is_ok(), "{} shows {:?}, expected {:?}", self.name, self.offer_titles(), expected);
+        assert!(
+            result.is_ok(),
+            "{} shows {:?}, expected {:?}",
+            self.name,
+            self.offer_titles(),
+            expected
+        );
     }
 
     pub async fn peer_count(&self) -> usize {

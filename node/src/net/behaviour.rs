@@ -18,7 +18,7 @@ use super::wire::{
 const MAX_ESTABLISHED: u32 = 128;
 const MAX_PER_PEER: u32 = 2;
 const MAX_PENDING: u32 = 32;
-const MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+const MAX_MEMORY_SHARE: f64 = 0.8;
 /// How long an unused connection stays open. Periodic anti-entropy syncs
 /// keep connections to members busy well within it.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -94,10 +94,9 @@ pub fn build(keypair: identity::Keypair, with_mdns: bool) -> Result<Swarm<Behavi
             );
             Ok(Behaviour {
                 limits: connection_limits::Behaviour::new(limits),
-                // Refuse new connections when the process uses more memory
-                // than a Raspberry Pi node should (DESIGN §5: under 64 MB for
-                // 10,000 items; this is a ceiling, not the target).
-                memory: memory_connection_limits::Behaviour::with_max_bytes(MAX_MEMORY_BYTES),
+                // Refuse new connections when the machine is nearly out of
+                // memory, rather than let peers push a small board into swap.
+                memory: memory_connection_limits::Behaviour::with_max_percentage(MAX_MEMORY_SHARE),
                 identify: identify::Behaviour::new(identify::Config::new("/maillage/1.0.0".into(), key.public())),
                 ping: ping::Behaviour::new(ping::Config::new()),
                 mdns: mdns.into(),

@@ -20,6 +20,7 @@ pub mod wire;
 pub use libp2p::{Multiaddr, PeerId};
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -175,6 +176,7 @@ enum Work {
         peer: PeerId,
         community: CommunityId,
         known: Known,
+        push: Option<Vec<Record>>,
     },
     SyncStarted {
         peer: PeerId,
@@ -277,8 +279,13 @@ pub fn spawn(
         last_sync: HashMap::new(),
         subscribed: HashSet::new(),
         backoff: HashMap::new(),
+        jobs: Arc::new(AtomicUsize::new(0)),
     };
-    let task = tokio::spawn(node.run());
+    // Every log line of this node carries its peer id: several nodes share a
+    // process in tests, and a steward's logs name the node anyway.
+    let me = node.swarm.local_peer_id().to_string();
+    let span = tracing::info_span!("node", peer = %&me[me.len().saturating_sub(6)..]);
+    let task = tokio::spawn(tracing::Instrument::instrument(node.run(), span));
     Ok((NetHandle { commands }, task))
 }
 
@@ -302,6 +309,8 @@ struct Node {
     subscribed: HashSet<CommunityId>,
     /// When to dial a remembered member next, and the delay after that.
     backoff: HashMap<PeerId, (Instant, Duration)>,
+    /// Store jobs running on blocking threads.
+    jobs: Arc<AtomicUsize>,
 }
 
 /// Addresses worth dialing again: not loopback unless we listen there too
@@ -365,6 +374,7 @@ impl Node {
                 _ = resync.tick() => self.on_resync(),
             }
         }
+        drain_jobs(self.jobs.clone()).await;
         info!("network stopped");
     }
 
@@ -376,10 +386,14 @@ impl Node {
     {
         let household = self.household.clone();
         let results = self.work_tx.clone();
+        let jobs = self.jobs.clone();
+        jobs.fetch_add(1, Ordering::SeqCst);
         tokio::task::spawn_blocking(move || {
             let mut guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let work = job(&mut guard);
             drop(guard);
+            drop(household);
+            jobs.fetch_sub(1, Ordering::SeqCst);
             let _ = results.blocking_send(work);
         });
     }
@@ -674,11 +688,26 @@ impl Node {
                         }
                     });
                 }
+                RecordsRequest::Push { community, records } => {
+                    let community = CommunityId(community);
+                    let (records, bad) = decode_records(&records);
+                    self.strike_if(peer, bad > 0, "undecodable pushed records");
+                    self.blocking(move |household| {
+                        let response = if is_member(household, &peer, &community) {
+                            // Only this community's records (and its households'
+                            // device records) are kept.
+                            let _ = household.ingest_foreign(records, vec![]);
+                            RecordsResponse::Stored
+                        } else {
+                            RecordsResponse::Refused
+                        };
+                        Work::CommunityRecords { channel, response }
+                    });
+                }
                 RecordsRequest::Community { community, digest } => {
                     let community = CommunityId(community);
                     self.blocking(move |household| {
-                        let allowed =
-                            device_of(&peer).is_some_and(|d| household.shared_communities(&d).contains(&community));
+                        let allowed = is_member(household, &peer, &community);
                         let response = if !allowed {
                             RecordsResponse::Refused
                         } else {
@@ -718,16 +747,20 @@ impl Node {
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable community records");
                     // ingest_foreign keeps only records of communities we are in.
+                    // The sets differed: send ours too, and sync documents
+                    // only once both sides hold the same records (a removal
+                    // known here must be known there before it gets anything).
                     self.blocking(move |household| {
                         let _ = household.ingest_foreign(records, vec![]);
                         Work::CommunityRecordsStored {
                             peer,
                             community,
                             known: know(household, &peer),
+                            push: Some(household.community_records(&community)),
                         }
                     });
                 }
-                RecordsResponse::Unchanged => {
+                RecordsResponse::Unchanged | RecordsResponse::Stored => {
                     if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
                         self.begin_session(peer, community);
                     }
@@ -845,57 +878,44 @@ impl Node {
     fn on_sync_request(&mut self, peer: PeerId, request: SyncRequest, channel: ResponseChannel<SyncResponse>) {
         let community = CommunityId(request.community);
         let frame = request.frame.into_vec();
-        let session = match self.inbound.remove(&(peer, community)) {
-            Some(session) => session,
-            None => {
-                // A new session: only for a peer whose household is a member,
-                // and only for the community the frame itself names.
-                let opens = maillage_protocol::sync::opening_community(&frame).ok() == Some(community);
-                let shared = self
-                    .peers
-                    .get(&peer)
-                    .and_then(|s| s.known.as_ref())
-                    .is_some_and(|k| k.shared.contains(&community));
-                if !opens || !shared {
-                    // Not known as a member yet (hello may still be in
-                    // flight): the store decides, on a blocking thread.
-                    self.blocking(move |household| {
-                        let member =
-                            device_of(&peer).is_some_and(|d| household.shared_communities(&d).contains(&community));
-                        if member && opens {
-                            let mut session = Session::respond(community);
-                            let result = session
-                                .handle(&frame, household.store())
-                                .map_err(|e| e.to_string())
-                                .and_then(|step| {
-                                    let report = ingest(household, &step)?;
-                                    Ok((step, report))
-                                });
-                            Work::SyncAnswered {
-                                peer,
-                                community,
-                                session,
-                                channel,
-                                result,
-                            }
-                        } else {
-                            Work::SyncRefused { peer, channel }
-                        }
-                    });
-                    return;
-                }
+        // An opening frame always starts a new session (a half-finished one
+        // left from before is dropped), for the community the frame names.
+        let opening = maillage_protocol::sync::opening_community(&frame).ok();
+        let session = match opening {
+            Some(named) if named == community => {
+                self.inbound.remove(&(peer, community));
                 Session::respond(community)
             }
+            Some(_) => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, SyncResponse::Refused);
+                return;
+            }
+            None => match self.inbound.remove(&(peer, community)) {
+                Some(session) => session,
+                // Refused without a strike: it costs one decode and no state,
+                // and a newer peer speaking a later version must not be banned.
+                None => {
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, SyncResponse::Refused);
+                    return;
+                }
+            },
         };
         let mut session = session;
+        // Every step checks membership as the store says *now*: a removal may
+        // land in the middle of a session, and nothing more goes out after it.
         self.blocking(move |household| {
-            let result = session
-                .handle(&frame, household.store())
-                .map_err(|e| e.to_string())
-                .and_then(|step| {
-                    let report = ingest(household, &step)?;
-                    Ok((step, report))
-                });
+            if !is_member(household, &peer, &community) {
+                return Work::SyncRefused { peer, channel };
+            }
+            let result = step_and_ingest(&mut session, &frame, household);
             Work::SyncAnswered {
                 peer,
                 community,
@@ -917,13 +937,11 @@ impl Node {
             SyncResponse::Frame(frame) => {
                 let frame = frame.into_vec();
                 self.blocking(move |household| {
-                    let result = session
-                        .handle(&frame, household.store())
-                        .map_err(|e| e.to_string())
-                        .and_then(|step| {
-                            let report = ingest(household, &step)?;
-                            Ok((step, report))
-                        });
+                    let result = if is_member(household, &peer, &community) {
+                        step_and_ingest(&mut session, &frame, household)
+                    } else {
+                        Err("the peer is no longer a member of this community".into())
+                    };
                     Work::SyncStepped {
                         peer,
                         community,
@@ -993,11 +1011,26 @@ impl Node {
             Work::CommunityRecords { channel, response } => {
                 let _ = self.swarm.behaviour_mut().records.send_response(channel, response);
             }
-            Work::CommunityRecordsStored { peer, community, known } => {
+            Work::CommunityRecordsStored {
+                peer,
+                community,
+                known,
+                push,
+            } => {
                 if let Some(state) = self.peers.get_mut(&peer) {
                     state.known = Some(known);
                 }
-                self.begin_session(peer, community);
+                match push {
+                    Some(records) => {
+                        let request = RecordsRequest::Push {
+                            community: community.0,
+                            records: encode_records(&records),
+                        };
+                        let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
+                        self.records_in_flight.insert(id, (peer, community));
+                    }
+                    None => self.begin_session(peer, community),
+                }
             }
             Work::SyncStarted {
                 peer,
@@ -1014,7 +1047,7 @@ impl Node {
                     entry.session = Some(session);
                 }
                 Err(reason) => {
-                    warn!(%community, %reason, "cannot start a sync");
+                    debug!(%peer, %community, %reason, "no sync started");
                     self.outbound.remove(&(peer, community));
                 }
             },
@@ -1154,6 +1187,31 @@ fn know(household: &Household, peer: &PeerId) -> Known {
             .map(|(id, name)| (id.to_text(), name)),
         shared: household.shared_communities(&device),
     }
+}
+
+/// Waits for the store work under way, so that when the task ends nothing
+/// of it holds the household (and its redb file) any more.
+async fn drain_jobs(jobs: Arc<AtomicUsize>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while jobs.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Whether `peer`'s household is a member of `community` now, as the store says.
+fn is_member(household: &Household, peer: &PeerId, community: &CommunityId) -> bool {
+    device_of(peer).is_some_and(|device| household.shared_communities(&device).contains(community))
+}
+
+/// Runs one step of a session and stores what it received.
+fn step_and_ingest(
+    session: &mut Session,
+    frame: &[u8],
+    household: &mut Household,
+) -> Result<(Step, ApplyReport), String> {
+    let step = session.handle(frame, household.store()).map_err(|e| e.to_string())?;
+    let report = ingest(household, &step)?;
+    Ok((step, report))
 }
 
 /// Stores what a sync step received (verified by the store).

@@ -24,6 +24,10 @@ pub enum RecordsRequest {
     /// summarises what the asker already holds, so an unchanged set costs
     /// one small round trip.
     Community { community: [u8; 32], digest: [u8; 32] },
+    /// The asker's records of a community, sent when the answer to
+    /// `Community` showed the two sets differ: records travel both ways
+    /// before any document does.
+    Push { community: [u8; 32], records: Vec<ByteBuf> },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,10 +35,13 @@ pub enum RecordsResponse {
     Hello {
         records: Vec<ByteBuf>,
     },
+    /// The answerer's records; the sets differed, so the asker pushes its own.
     Community {
         records: Vec<ByteBuf>,
     },
     Unchanged,
+    /// A push was stored.
+    Stored,
     /// Not a member (or unknown): nothing about the community is given.
     Refused,
 }

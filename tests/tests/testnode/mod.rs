@@ -144,6 +144,35 @@ impl TestNode {
     }
 }
 
+impl TestNode {
+    /// Like [`TestNode::restart`], but waits (at most [`WAIT`]) for the store
+    /// to be released: blocking jobs the stopped node had started may still
+    /// hold the household for a moment after its task ended.
+    pub async fn reopen(name: String, dir: TempDir) -> TestNode {
+        let home = dir.path().join("home");
+        let household = wait_for(|| {
+            let home = home.clone();
+            async move { Household::open(Home::at(home)).ok() }
+        })
+        .await;
+        TestNode::start(&name, dir, household).await
+    }
+}
+
+/// Makes a failing test print its message without a backtrace, for the rest
+/// of this test process.
+///
+/// Why: every node's swarm refuses connections once the *process* uses more
+/// than 256 MiB (`memory_connection_limits`), and with `RUST_BACKTRACE=1`
+/// the default hook symbolizes the backtrace from this debug binary's
+/// debug info, which takes the process from a few MB to about 390 MB
+/// resident. After one failed test, every dial of every later test in the
+/// same process is denied, and they all fail for nothing.
+pub fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::panic::set_hook(Box::new(|info| eprintln!("{info}"))));
+}
+
 /// Polls `probe` until it yields a value, for at most [`WAIT`].
 pub async fn wait_for<T, F, Fut>(probe: F) -> T
 where

@@ -159,6 +159,9 @@ pub enum CommunityCommand {
         /// How long the code stays valid: 7d, 2w, 48h, or a date.
         #[arg(long, default_value = "7d")]
         expires: String,
+        /// Do not draw the code as a QR code under the text.
+        #[arg(long = "no-qr", action = clap::ArgAction::SetFalse)]
+        qr: bool,
     },
     /// Join a community with an invite code.
     Join { code: String },

@@ -260,3 +260,21 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         _ => 1,
     }
 }
+
+/// A QR code of `text` for a terminal, two rows of modules per line.
+///
+/// Codes are case-insensitive base32, so the QR code carries them in upper
+/// case: QR's alphanumeric mode then packs them in 5.5 bits a character
+/// instead of 8, and the square stays small enough for a phone to read.
+pub fn qr(text: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(text.to_uppercase(), qrcode::EcLevel::L) {
+        Ok(code) => code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+        // Too long for a QR code: the text above is still there to copy.
+        Err(_) => String::new(),
+    }
+}

@@ -340,17 +340,21 @@ fn community(command: CommunityCommand, household: &mut Household, out: &Out<'_>
                 &json!({ "community": id.to_text(), "name": name }),
             )
         }
-        CommunityCommand::Invite { uses, expires } => {
+        CommunityCommand::Invite { uses, expires, qr } => {
             let expires_at = parse_deadline(&expires, &zone(), jiff::Timestamp::now())?;
             let code = household.invite(uses, expires_at.timestamp().as_millisecond())?;
             let text = code.to_text();
             let expires = time(expires_at.timestamp().as_millisecond());
             out.show(
                 || {
-                    format!(
+                    let mut shown = format!(
                         "{}\n\n{text}\n",
                         out.t("invite-made", &[("uses", &uses.to_string()), ("expires", &expires)])
-                    )
+                    );
+                    if qr {
+                        shown.push_str(&render::qr(&text));
+                    }
+                    shown
                 },
                 &json!({ "code": text, "uses": uses, "expires_at": expires_at.timestamp().as_millisecond() }),
             )

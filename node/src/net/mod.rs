@@ -1142,16 +1142,31 @@ impl Node {
         }
         if !report.touched.is_empty() {
             info!(%peer, %community, documents = report.touched.len(), "received changes");
-            self.announce_all_except(peer);
+            self.relay(peer, community);
         }
     }
 
-    fn announce_all_except(&mut self, _peer: PeerId) {
-        // Gossip is flood-controlled by message ids; a simple re-announce lets
-        // members who are not connected to the sender hear of the change.
-        for community in self.subscribed.clone() {
-            let payload = now_ms().to_le_bytes().to_vec();
-            let _ = self.swarm.behaviour_mut().gossipsub.publish(topic(&community), payload);
+    /// Something new arrived from `from`: pass it on. Every other connected
+    /// member is synced with at once (a relay in the village hall is what
+    /// links households that are not connected to each other), and the
+    /// gossip topic hears of it for members further away.
+    fn relay(&mut self, from: PeerId, community: CommunityId) {
+        let payload = now_ms().to_le_bytes().to_vec();
+        let _ = self.swarm.behaviour_mut().gossipsub.publish(topic(&community), payload);
+        let others: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(peer, state)| {
+                **peer != from
+                    && state
+                        .known
+                        .as_ref()
+                        .is_some_and(|known| known.shared.contains(&community))
+            })
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in others {
+            self.start_sync(peer, community);
         }
     }
 

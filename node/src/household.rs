@@ -1157,12 +1157,7 @@ impl Household {
     /// yet confirmed) besides its balance. Both parties' nodes run this, so
     /// a limit holds even when the debtor's own node is not the one acting.
     fn check_credit(&self, community: CommunityId, debtor: &HouseholdId, amount: Amount, this: DocId) -> Result<()> {
-        let genesis = &self
-            .store
-            .registry()
-            .community(&community)
-            .ok_or(HouseholdError::NoCommunity)?
-            .genesis;
+        let genesis = self.genesis_of(&community)?;
         let Some(limit) = genesis.hard_limit else { return Ok(()) };
         let standing = self.standing(community, debtor, Some(this))?;
         if ledger::exceeds_limit(standing, amount, Some(limit)) {
@@ -1199,16 +1194,20 @@ impl Household {
         Ok(Amount(standing))
     }
 
+    fn genesis_of(&self, community: &CommunityId) -> Result<&CommunityGenesis> {
+        Ok(&self
+            .store
+            .registry()
+            .community(community)
+            .ok_or(HouseholdError::NoCommunity)?
+            .genesis)
+    }
+
     /// The soft-limit warning for `household` in the current community: its
     /// standing when below `-soft_limit`.
     pub fn soft_limit_warning(&self, household: &HouseholdId) -> Result<Option<(Amount, Amount)>> {
         let community = self.current_community()?;
-        let genesis = &self
-            .store
-            .registry()
-            .community(&community)
-            .ok_or(HouseholdError::NoCommunity)?
-            .genesis;
+        let genesis = self.genesis_of(&community)?;
         let Some(soft) = genesis.soft_limit else {
             return Ok(None);
         };

@@ -143,7 +143,8 @@ impl NetHandle {
         let _ = self.commands.send(Command::Dial(address)).await;
     }
 
-    /// Closes every connection; peers may dial again later.
+    /// Closes every connection, and does not redial remembered peers for
+    /// five minutes; peers may still dial in, and `dial` still works.
     pub async fn disconnect_all(&self) {
         let _ = self.commands.send(Command::DisconnectAll).await;
     }
@@ -202,6 +203,16 @@ enum Work {
     },
     Communities(Vec<CommunityId>),
     Remembered,
+    AddressBook(std::collections::BTreeMap<String, Vec<String>>),
+    HelloReady {
+        peer: PeerId,
+        records: Vec<Record>,
+    },
+    RecordsDigest {
+        peer: PeerId,
+        community: CommunityId,
+        digest: [u8; 32],
+    },
 }
 
 /// What the node knows of a peer after hello.
@@ -416,7 +427,11 @@ impl Node {
             }
             Command::DisconnectAll => {
                 let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                // A cut stays a cut: remembered peers are not redialed for the
+                // longest backoff (dialing by hand still works).
+                let later = Instant::now() + REDIAL_MAX;
                 for peer in peers {
+                    self.backoff.insert(peer, (later, REDIAL_MAX));
                     let _ = self.swarm.disconnect_peer_id(peer);
                 }
             }
@@ -509,8 +524,10 @@ impl Node {
     fn advertise(&self) {
         let me = *self.swarm.local_peer_id();
         let addresses: Vec<String> = self.swarm.listeners().map(|a| format!("{a}/p2p/{me}")).collect();
-        let mut guard = self.household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        guard.set_advertised(addresses);
+        self.blocking(move |household| {
+            household.set_advertised(addresses);
+            Work::Remembered
+        });
     }
 
     /// Keeps the addresses of a peer whose household shares a community with
@@ -534,10 +551,10 @@ impl Node {
     /// Dials remembered members that are not connected, each after a delay
     /// that doubles on every failed attempt (from 5 s to 5 min).
     fn redial_members(&mut self) {
-        let book = {
-            let guard = self.household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            guard.address_book()
-        };
+        self.blocking(|household| Work::AddressBook(household.address_book()));
+    }
+
+    fn dial_remembered(&mut self, book: std::collections::BTreeMap<String, Vec<String>>) {
         let now = Instant::now();
         for (peer, addresses) in book {
             let Ok(peer) = peer.parse::<PeerId>() else { continue };
@@ -653,17 +670,10 @@ impl Node {
     // ----- hello and records ---------------------------------------------------
 
     fn send_hello(&mut self, peer: PeerId) {
-        let household = self.household.clone();
-        let records = {
-            let guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            guard.own_records()
-        };
-        self.swarm.behaviour_mut().records.send_request(
-            &peer,
-            RecordsRequest::Hello {
-                records: encode_records(&records),
-            },
-        );
+        self.blocking(move |household| Work::HelloReady {
+            peer,
+            records: household.own_records(),
+        });
     }
 
     fn on_records_event(&mut self, event: request_response::Event<RecordsRequest, RecordsResponse>) {
@@ -815,16 +825,11 @@ impl Node {
         // Records first (joins, removals, revocations travel this way), so the
         // changes that follow are judged with the same memberships the peer
         // has; an unchanged set costs one small round trip.
-        let digest = {
-            let guard = self.household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            records_digest(&guard.community_records(&community))
-        };
-        let request = RecordsRequest::Community {
-            community: community.0,
-            digest,
-        };
-        let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
-        self.records_in_flight.insert(id, (peer, community));
+        self.blocking(move |household| Work::RecordsDigest {
+            peer,
+            community,
+            digest: records_digest(&household.community_records(&community)),
+        });
     }
 
     /// Starts the sync session proper, once the records are up to date.
@@ -1007,6 +1012,31 @@ impl Node {
                 self.remember_if_member(peer);
             }
             Work::Remembered => {}
+            Work::AddressBook(book) => self.dial_remembered(book),
+            Work::HelloReady { peer, records } => {
+                if self.swarm.is_connected(&peer) {
+                    let request = RecordsRequest::Hello {
+                        records: encode_records(&records),
+                    };
+                    self.swarm.behaviour_mut().records.send_request(&peer, request);
+                }
+            }
+            Work::RecordsDigest {
+                peer,
+                community,
+                digest,
+            } => {
+                if !self.swarm.is_connected(&peer) {
+                    self.outbound.remove(&(peer, community));
+                    return;
+                }
+                let request = RecordsRequest::Community {
+                    community: community.0,
+                    digest,
+                };
+                let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
+                self.records_in_flight.insert(id, (peer, community));
+            }
             Work::HelloStored { peer, known } => self.on_peer_known(peer, known),
             Work::CommunityRecords { channel, response } => {
                 let _ = self.swarm.behaviour_mut().records.send_response(channel, response);

@@ -120,10 +120,16 @@ fn is_root() -> bool {
 
 #[test]
 fn households_on_a_lan_find_each_other_by_mdns_and_heal_after_a_cut() {
-    assert!(
-        is_root(),
-        "the LAN test makes network namespaces and needs root (CI runs as root)"
-    );
+    if !is_root() {
+        // CI runs as root and sets MAILLAGE_REQUIRE_NETNS (see .ci/run): there
+        // this test must run. A developer's unprivileged run is told, not failed.
+        assert!(
+            std::env::var_os("MAILLAGE_REQUIRE_NETNS").is_none(),
+            "the LAN test makes network namespaces and needs root"
+        );
+        eprintln!("skipping the LAN test: it makes network namespaces and needs root");
+        return;
+    }
     let lan = Lan::new(3);
     let root = tempfile::tempdir().unwrap();
     let names = ["ferme", "tilleuls", "moulin"];

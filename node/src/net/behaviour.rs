@@ -63,8 +63,6 @@ pub fn build(keypair: identity::Keypair, with_mdns: bool) -> Result<Swarm<Behavi
                 .with_max_pending_outgoing(Some(MAX_PENDING));
             let gossip_config = gossipsub::ConfigBuilder::default()
                 .heartbeat_interval(Duration::from_millis(700))
-                // Announcements are a few bytes; anything larger is not ours.
-                .max_transmit_size(1024)
                 .validation_mode(gossipsub::ValidationMode::Strict)
                 .build()
                 .map_err(|e| BuildError::Gossip(e.to_string()))?;
@@ -81,7 +79,10 @@ pub fn build(keypair: identity::Keypair, with_mdns: bool) -> Result<Swarm<Behavi
                     .set_request_size_maximum(MAX_RECORDS_BYTES)
                     .set_response_size_maximum(MAX_RECORDS_BYTES),
                 [(StreamProtocol::new(RECORDS_PROTOCOL), ProtocolSupport::Full)],
-                request_response::Config::default().with_request_timeout(Duration::from_secs(20)),
+                // A few at a time per connection: each one is store work.
+                request_response::Config::default()
+                    .with_request_timeout(Duration::from_secs(20))
+                    .with_max_concurrent_streams(4),
             );
             let sync = request_response::cbor::Behaviour::with_codec(
                 request_response::cbor::codec::Codec::default()

@@ -202,16 +202,18 @@ enum Work {
         channel: ResponseChannel<SyncResponse>,
     },
     Communities(Vec<CommunityId>),
+    Known(Vec<(PeerId, Known)>),
     Remembered,
     AddressBook(std::collections::BTreeMap<String, Vec<String>>),
     HelloReady {
         peer: PeerId,
+        attempt: u8,
         records: Vec<Record>,
     },
     RecordsDigest {
         peer: PeerId,
         community: CommunityId,
-        digest: [u8; 32],
+        digest: Option<[u8; 32]>,
     },
 }
 
@@ -230,8 +232,6 @@ struct PeerState {
     listen: Vec<Multiaddr>,
     transport: String,
     known: Option<Known>,
-    /// Rejected changes or protocol violations from this peer.
-    strikes: u32,
 }
 
 /// An outbound sync session (we initiated it).
@@ -244,6 +244,11 @@ struct Outbound {
 }
 
 const STRIKES_BEFORE_BAN: u32 = 3;
+/// Why an outbound step stopped when the peer was removed meanwhile.
+const NO_LONGER_A_MEMBER: &str = "the peer is no longer a member of this community";
+/// Peers whose strikes are remembered at most (peer ids are free to make).
+const MAX_STRUCK_PEERS: usize = 1024;
+const HELLO_ATTEMPTS: u8 = 3;
 const REDIAL_FIRST: Duration = Duration::from_secs(5);
 const REDIAL_MAX: Duration = Duration::from_secs(300);
 const BAN_FOR: Duration = Duration::from_secs(600);
@@ -291,6 +296,8 @@ pub fn spawn(
         subscribed: HashSet::new(),
         backoff: HashMap::new(),
         jobs: Arc::new(AtomicUsize::new(0)),
+        strikes: HashMap::new(),
+        hellos: HashMap::new(),
     };
     // Every log line of this node carries its peer id: several nodes share a
     // process in tests, and a steward's logs name the node anyway.
@@ -322,6 +329,10 @@ struct Node {
     backoff: HashMap<PeerId, (Instant, Duration)>,
     /// Store jobs running on blocking threads.
     jobs: Arc<AtomicUsize>,
+    /// Misbehaviour counted per peer, across reconnections.
+    strikes: HashMap<PeerId, u32>,
+    /// Hello requests in flight, with their attempt number.
+    hellos: HashMap<OutboundRequestId, u8>,
 }
 
 /// Addresses worth dialing again: not loopback unless we listen there too
@@ -416,6 +427,7 @@ impl Node {
             }
             Command::Announce => {
                 self.refresh_communities();
+                self.refresh_known();
                 self.announce_all();
                 // A join may have just added the inviter to the address book.
                 self.redial_members();
@@ -484,6 +496,16 @@ impl Node {
         });
     }
 
+    /// Works out again what each connected peer shares with us: memberships
+    /// change while connections stay up (a join, a removal).
+    fn refresh_known(&self) {
+        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        if peers.is_empty() {
+            return;
+        }
+        self.blocking(move |household| Work::Known(peers.iter().map(|peer| (*peer, know(household, peer))).collect()));
+    }
+
     fn announce_all(&mut self) {
         for community in self.subscribed.clone() {
             let payload = now_ms().to_le_bytes().to_vec();
@@ -507,6 +529,7 @@ impl Node {
 
     fn on_resync(&mut self) {
         self.refresh_communities();
+        self.refresh_known();
         self.banned.retain(|_, since| since.elapsed() < BAN_FOR);
         self.redial_members();
         let targets: Vec<(PeerId, CommunityId)> = self
@@ -657,9 +680,16 @@ impl Node {
             if message.topic == topic(&community).hash() {
                 self.start_sync(from, community);
                 // The author may be connected too and hold more than the forwarder.
+                let source_is_member = |source: &PeerId| {
+                    self.peers
+                        .get(source)
+                        .and_then(|s| s.known.as_ref())
+                        .is_some_and(|k| k.shared.contains(&community))
+                };
                 if let Some(source) = message.source
                     && source != from
                     && self.swarm.is_connected(&source)
+                    && source_is_member(&source)
                 {
                     self.start_sync(source, community);
                 }
@@ -670,8 +700,13 @@ impl Node {
     // ----- hello and records ---------------------------------------------------
 
     fn send_hello(&mut self, peer: PeerId) {
+        self.send_hello_attempt(peer, 1);
+    }
+
+    fn send_hello_attempt(&mut self, peer: PeerId, attempt: u8) {
         self.blocking(move |household| Work::HelloReady {
             peer,
+            attempt,
             records: household.own_records(),
         });
     }
@@ -739,7 +774,15 @@ impl Node {
                 message: Message::Response { response, request_id },
                 ..
             } => match response {
+                // A hello answer to anything but a hello: drop what waited on it.
+                RecordsResponse::Hello { .. } if self.records_in_flight.contains_key(&request_id) => {
+                    if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
+                        self.strike(peer, "answered a records request with a hello");
+                        self.finish_outbound(peer, community);
+                    }
+                }
                 RecordsResponse::Hello { records } => {
+                    self.hellos.remove(&request_id);
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable records in hello");
                     self.blocking(move |household| {
@@ -766,7 +809,9 @@ impl Node {
                             peer,
                             community,
                             known: know(household, &peer),
-                            push: Some(household.community_records(&community)),
+                            // Never to a peer that is not (or no longer) a member.
+                            push: is_member(household, &peer, &community)
+                                .then(|| household.community_records(&community)),
                         }
                     });
                 }
@@ -791,6 +836,13 @@ impl Node {
                 debug!(%peer, %error, "records request failed");
                 if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
                     self.outbound.remove(&(peer, community));
+                }
+                // Without a hello the peer is never known: try again a few times.
+                if let Some(attempts) = self.hellos.remove(&request_id)
+                    && attempts < HELLO_ATTEMPTS
+                    && self.swarm.is_connected(&peer)
+                {
+                    self.send_hello_attempt(peer, attempts + 1);
                 }
             }
             Event::InboundFailure { peer, error, .. } => debug!(%peer, %error, "records answer failed"),
@@ -828,7 +880,9 @@ impl Node {
         self.blocking(move |household| Work::RecordsDigest {
             peer,
             community,
-            digest: records_digest(&household.community_records(&community)),
+            // Not even the community's id goes to a peer that is not a member.
+            digest: is_member(household, &peer, &community)
+                .then(|| records_digest(&household.community_records(&community))),
         });
     }
 
@@ -945,7 +999,7 @@ impl Node {
                     let result = if is_member(household, &peer, &community) {
                         step_and_ingest(&mut session, &frame, household)
                     } else {
-                        Err("the peer is no longer a member of this community".into())
+                        Err(NO_LONGER_A_MEMBER.into())
                     };
                     Work::SyncStepped {
                         peer,
@@ -1012,13 +1066,28 @@ impl Node {
                 self.remember_if_member(peer);
             }
             Work::Remembered => {}
+            Work::Known(peers) => {
+                for (peer, known) in peers {
+                    let Some(state) = self.peers.get_mut(&peer) else {
+                        continue;
+                    };
+                    let before = state.known.as_ref().map(|k| k.shared.clone()).unwrap_or_default();
+                    if known.shared.iter().any(|c| !before.contains(c)) {
+                        // Newly shared: learn its records and sync it.
+                        self.on_peer_known(peer, known);
+                    } else {
+                        state.known = Some(known);
+                    }
+                }
+            }
             Work::AddressBook(book) => self.dial_remembered(book),
-            Work::HelloReady { peer, records } => {
+            Work::HelloReady { peer, attempt, records } => {
                 if self.swarm.is_connected(&peer) {
                     let request = RecordsRequest::Hello {
                         records: encode_records(&records),
                     };
-                    self.swarm.behaviour_mut().records.send_request(&peer, request);
+                    let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
+                    self.hellos.insert(id, attempt);
                 }
             }
             Work::RecordsDigest {
@@ -1026,10 +1095,10 @@ impl Node {
                 community,
                 digest,
             } => {
-                if !self.swarm.is_connected(&peer) {
+                let Some(digest) = digest.filter(|_| self.swarm.is_connected(&peer)) else {
                     self.outbound.remove(&(peer, community));
                     return;
-                }
+                };
                 let request = RecordsRequest::Community {
                     community: community.0,
                     digest,
@@ -1059,7 +1128,7 @@ impl Node {
                         let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
                         self.records_in_flight.insert(id, (peer, community));
                     }
-                    None => self.begin_session(peer, community),
+                    None => self.finish_outbound(peer, community),
                 }
             }
             Work::SyncStarted {
@@ -1072,9 +1141,19 @@ impl Node {
                         self.outbound.remove(&(peer, community));
                         return;
                     }
+                    // Only for the start we are waiting for: after a quick
+                    // reconnect a newer attempt may own this pair.
+                    let waiting = self
+                        .outbound
+                        .get(&(peer, community))
+                        .is_some_and(|o| o.session.is_none());
+                    if !waiting {
+                        return;
+                    }
                     self.send_sync(peer, community, frame);
-                    let entry = self.outbound.entry((peer, community)).or_default();
-                    entry.session = Some(session);
+                    if let Some(entry) = self.outbound.get_mut(&(peer, community)) {
+                        entry.session = Some(session);
+                    }
                 }
                 Err(reason) => {
                     debug!(%peer, %community, %reason, "no sync started");
@@ -1106,7 +1185,8 @@ impl Node {
                 }
                 Err(reason) => {
                     warn!(%peer, %community, %reason, "sync failed");
-                    self.strike(peer, "invalid sync frame");
+                    // A removal is no fault of the peer's; a bad frame is.
+                    self.strike_if(peer, reason != NO_LONGER_A_MEMBER, "invalid sync frame");
                     self.finish_outbound(peer, community);
                 }
             },
@@ -1207,14 +1287,20 @@ impl Node {
     }
 
     fn strike(&mut self, peer: PeerId, why: &str) {
+        // Kept apart from the connection state, so that reconnecting does
+        // not wipe the slate; forgotten when the ban they lead to expires.
+        if self.strikes.len() >= MAX_STRUCK_PEERS && !self.strikes.contains_key(&peer) {
+            self.strikes.clear();
+        }
         let strikes = {
-            let state = self.peers.entry(peer).or_default();
-            state.strikes += 1;
-            state.strikes
+            let count = self.strikes.entry(peer).or_insert(0);
+            *count += 1;
+            *count
         };
         warn!(%peer, strikes, why, "peer misbehaved");
         if strikes >= STRIKES_BEFORE_BAN {
             warn!(%peer, "disconnecting and ignoring the peer for a while");
+            self.strikes.remove(&peer);
             self.banned.insert(peer, Instant::now());
             let _ = self.swarm.disconnect_peer_id(peer);
         }

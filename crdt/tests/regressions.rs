@@ -4,28 +4,14 @@
 
 mod common;
 
-use automerge::transaction::Transactable;
-use common::{Village, change_of, propose, replica, writer};
+use common::{Village, change_of, propose, put_marks, replica, writer};
 use maillage_crdt::change::exchange_mark_key;
 use maillage_crdt::exchange::{self, ExchangeAction, ExchangeMarks, ExchangeState};
 use maillage_crdt::ledger::{self, LedgerEntry};
-use maillage_crdt::{ChangeRejected, DocError, Document, SecretKey, SignedChange, verify_change};
+use maillage_crdt::{ChangeRejected, Document, verify_change};
 
 const A: usize = 0;
 const B: usize = 1;
-
-fn put_marks(document: &mut Document, keys: &[String], device: &SecretKey, actor: u64, now_ms: i64) -> SignedChange {
-    document
-        .edit(&writer(device, actor, now_ms), |doc| {
-            for key in keys {
-                doc.put(automerge::ROOT, key.as_str(), now_ms)
-                    .map_err(|e| DocError::Write(e.to_string()))?;
-            }
-            Ok(())
-        })
-        .unwrap()
-        .unwrap()
-}
 
 /// A counterparty once could build an exchange "proposed" by another
 /// household, accept and confirm it alone, and debit that household.

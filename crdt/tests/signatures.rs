@@ -5,7 +5,9 @@
 mod common;
 
 use automerge::transaction::Transactable;
-use common::{CommunityFixture, Household, Village, change_of, new_offer, offer, propose, replica, write, writer};
+use common::{
+    CommunityFixture, Household, Village, change_of, new_offer, offer, propose, put_marks, replica, write, writer,
+};
 use maillage_crdt::change::exchange_mark_key;
 use maillage_crdt::exchange::{self, ExchangeAction, ExchangeMarks, ExchangeState};
 use maillage_crdt::registry::{JoinRefusal, invite_proof_digest};
@@ -23,18 +25,6 @@ fn rejection(signed: &SignedChange, header: &DocHeader, registry: &Registry) -> 
 }
 
 /// A hand-made edit of an automerge document, signed like any other.
-fn put_marks(document: &mut Document, keys: &[String], device: &SecretKey, actor: u64, now_ms: i64) -> SignedChange {
-    document
-        .edit(&writer(device, actor, now_ms), |doc| {
-            for key in keys {
-                doc.put(automerge::ROOT, key.as_str(), now_ms)
-                    .map_err(|e| DocError::Write(e.to_string()))?;
-            }
-            Ok(())
-        })
-        .unwrap()
-        .unwrap()
-}
 
 // ---------------------------------------------------------------- changes
 

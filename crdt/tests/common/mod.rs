@@ -334,3 +334,23 @@ pub fn replica(header: &DocHeader, changes: &[SignedChange]) -> Document {
     document.apply(changes.iter().map(change_of).collect()).unwrap();
     document
 }
+
+/// Writes raw exchange marks (as a hand-made, possibly hostile, client would).
+pub fn put_marks(
+    document: &mut Document,
+    keys: &[String],
+    device: &SecretKey,
+    actor: u64,
+    now_ms: i64,
+) -> SignedChange {
+    document
+        .edit(&writer(device, actor, now_ms), |doc| {
+            for key in keys {
+                automerge::transaction::Transactable::put(doc, automerge::ROOT, key.as_str(), now_ms)
+                    .map_err(|e| maillage_crdt::DocError::Write(e.to_string()))?;
+            }
+            Ok(())
+        })
+        .unwrap()
+        .unwrap()
+}

@@ -62,6 +62,9 @@ use maillage_node::{Home, Household, Store};
 use maillage_protocol::sync::{MAX_ROUNDS, Session, SyncStats};
 use tempfile::TempDir;
 
+mod common;
+use common::{CATEGORIES, PLACES, Rng};
+
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 /// 2026-01-01T00:00:00Z: every time in parts 1 and 2 is derived from it.
@@ -85,106 +88,6 @@ const MESH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause between posts, so the sessions one post sets off are over.
 const SETTLE: Duration = Duration::from_millis(150);
 const TARGET_P95: Duration = Duration::from_millis(250);
-
-const CATEGORIES: [&str; 12] = [
-    "outils",
-    "jardin",
-    "cuisine",
-    "livres",
-    "vêtements",
-    "enfants",
-    "transport",
-    "bricolage",
-    "informatique",
-    "animaux",
-    "musique",
-    "divers",
-];
-const PLACES: [&str; 8] = [
-    "le bourg",
-    "la Croix-Blanche",
-    "les Forges",
-    "le Moulin d'en bas",
-    "la Gare",
-    "Chez Gaudin",
-    "les Écoles",
-    "la Rivière",
-];
-const WORDS: [&str; 32] = [
-    "prête",
-    "bêche",
-    "vélo",
-    "confiture",
-    "récolte",
-    "voisin",
-    "samedi",
-    "matin",
-    "atelier",
-    "échelle",
-    "pommes",
-    "courge",
-    "tondeuse",
-    "perceuse",
-    "semis",
-    "graines",
-    "bois",
-    "chaises",
-    "table",
-    "livre",
-    "manteau",
-    "poussette",
-    "chèvre",
-    "poules",
-    "guitare",
-    "ordinateur",
-    "réparation",
-    "covoiturage",
-    "marché",
-    "soupe",
-    "laine",
-    "panier",
-];
-
-/// splitmix64: a small seeded generator, so every run writes the same bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn bytes<const L: usize>(&mut self) -> [u8; L] {
-        let mut out = [0; L];
-        for chunk in out.chunks_mut(8) {
-            let word = self.next().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-        out
-    }
-
-    fn words(&mut self, target_chars: usize) -> String {
-        let mut text = String::new();
-        while text.chars().count() < target_chars {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(WORDS[self.below(WORDS.len())]);
-        }
-        text
-    }
-
-    fn actor(&mut self) -> ActorId {
-        ActorId::from(self.bytes::<16>().as_slice())
-    }
-}
 
 // ---- a household with two devices, founder of one community ---------------
 

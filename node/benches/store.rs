@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use automerge::transaction::CommitOptions;
 use automerge::{ActorId, AutoCommit};
-use maillage_crdt::items::{Offer, OfferKind, OfferState};
+use maillage_crdt::items::Offer;
 use maillage_crdt::registry::{CommunityGenesis, DeviceCert, community_id};
 use maillage_crdt::{CommunityId, DocHeader, DocKind, Document, Record, SecretKey, SignedChange, Writer};
 use maillage_node::household::ItemInput;
@@ -38,12 +38,11 @@ use maillage_node::{Home, Household, Query, Store};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 mod common;
-use common::{CATEGORIES, PLACES, Rng};
+use common::{BASE_MS, CATEGORIES, Rng, offer_body};
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 /// 2026-01-01T00:00:00Z: every time in the benchmark is derived from it.
-const BASE_MS: i64 = 1_767_225_600_000;
 const N: usize = 10_000;
 const BATCH: usize = 1_000;
 const HOUSEHOLD_N: usize = 1_000;
@@ -85,27 +84,6 @@ impl Village {
             records: vec![Record::DeviceCert(cert), Record::Genesis(genesis)],
             actor: ActorId::from(rng.bytes::<16>().as_slice()),
         })
-    }
-}
-
-/// The body of offer number `i`: ≈320 bytes of text, categories in turn.
-fn offer_body(i: usize, rng: &mut Rng) -> Offer {
-    let now = BASE_MS + i as i64 * 60_000;
-    let kind = [OfferKind::Give, OfferKind::Lend, OfferKind::Service, OfferKind::Sell][rng.below(4)];
-    Offer {
-        title: rng.words(40),
-        description: rng.words(250),
-        category: CATEGORIES[i % CATEGORIES.len()].into(),
-        kind,
-        place: Some(PLACES[rng.below(PLACES.len())].into()),
-        price: (kind == OfferKind::Sell).then_some(500),
-        until: None,
-        state: OfferState::Open,
-        ride: None,
-        group_buy: None,
-        created_at: now,
-        updated_at: now,
-        deleted: false,
     }
 }
 

@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 use automerge::sync::{Message as AmMessage, State as AmState, SyncDoc};
 use automerge::transaction::CommitOptions;
 use automerge::{ActorId, AutoCommit, Automerge};
-use maillage_crdt::items::{Offer, OfferKind, OfferState};
+use maillage_crdt::items::{Offer, OfferState};
 use maillage_crdt::registry::{CommunityGenesis, DeviceCert, community_id};
 use maillage_crdt::{CommunityId, DocHeader, DocId, DocKind, Document, Record, SecretKey, SignedChange, Writer};
 use maillage_node::household::ItemInput;
@@ -63,12 +63,11 @@ use maillage_protocol::sync::{MAX_ROUNDS, Session, SyncStats};
 use tempfile::TempDir;
 
 mod common;
-use common::{CATEGORIES, PLACES, Rng};
+use common::{BASE_MS, CATEGORIES, PLACES, Rng, offer_body};
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 /// 2026-01-01T00:00:00Z: every time in parts 1 and 2 is derived from it.
-const BASE_MS: i64 = 1_767_225_600_000;
 const N: usize = 10_000;
 const N_SMALL: usize = 1_000;
 const BATCH: usize = 1_000;
@@ -132,27 +131,6 @@ impl Village {
                 Record::Genesis(genesis),
             ],
         })
-    }
-}
-
-/// The body of offer number `i`: ≈320 bytes of text, categories in turn.
-fn offer_body(i: usize, rng: &mut Rng) -> Offer {
-    let now = BASE_MS + i as i64 * 60_000;
-    let kind = [OfferKind::Give, OfferKind::Lend, OfferKind::Service, OfferKind::Sell][rng.below(4)];
-    Offer {
-        title: rng.words(40),
-        description: rng.words(250),
-        category: CATEGORIES[i % CATEGORIES.len()].into(),
-        kind,
-        place: Some(PLACES[rng.below(PLACES.len())].into()),
-        price: (kind == OfferKind::Sell).then_some(500),
-        until: None,
-        state: OfferState::Open,
-        ride: None,
-        group_buy: None,
-        created_at: now,
-        updated_at: now,
-        deleted: false,
     }
 }
 

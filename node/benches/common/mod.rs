@@ -4,6 +4,10 @@
 #![allow(dead_code)] // each benchmark uses a part of it
 
 use automerge::ActorId;
+use maillage_crdt::items::{Offer, OfferKind, OfferState};
+
+/// 2026-01-01T00:00:00Z: every time in the benchmarks is derived from it.
+pub const BASE_MS: i64 = 1_767_225_600_000;
 
 pub const CATEGORIES: [&str; 12] = [
     "outils",
@@ -102,5 +106,26 @@ impl Rng {
 
     pub fn actor(&mut self) -> ActorId {
         ActorId::from(self.bytes::<16>().as_slice())
+    }
+}
+
+/// The body of offer number `i`: ≈320 bytes of text, categories in turn.
+pub fn offer_body(i: usize, rng: &mut Rng) -> Offer {
+    let now = BASE_MS + i as i64 * 60_000;
+    let kind = [OfferKind::Give, OfferKind::Lend, OfferKind::Service, OfferKind::Sell][rng.below(4)];
+    Offer {
+        title: rng.words(40),
+        description: rng.words(250),
+        category: CATEGORIES[i % CATEGORIES.len()].into(),
+        kind,
+        place: Some(PLACES[rng.below(PLACES.len())].into()),
+        price: (kind == OfferKind::Sell).then_some(500),
+        until: None,
+        state: OfferState::Open,
+        ride: None,
+        group_buy: None,
+        created_at: now,
+        updated_at: now,
+        deleted: false,
     }
 }

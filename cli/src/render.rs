@@ -1,11 +1,11 @@
 //! Human output: French or English text from the shared catalogue.
 
-use maillage_crdt::items::{Problem, ValidationError};
+use maillage_crdt::items::ValidationError;
+use maillage_node::Summary;
 use maillage_node::api::{ApiError, CliOutcome};
 use maillage_node::household::HouseholdError;
 use maillage_node::i18n::{Catalog, Lang};
-use maillage_node::keys::KeyError;
-use maillage_node::{StoreError, Summary};
+use maillage_node::messages::{self, io};
 
 /// Formats a Unix ms time in the local zone, minutes precision.
 pub fn time(ms: i64) -> String {
@@ -46,52 +46,6 @@ pub fn item_line(summary: &Summary, owner: &str, catalog: &Catalog) -> String {
         fit(summary.place.as_deref().unwrap_or("-"), 14),
         owner
     )
-}
-
-pub fn problem(problem: &Problem, catalog: &Catalog) -> String {
-    let id = format!("problem-{}", problem.code());
-    let text = match problem {
-        Problem::TooLong { max, found } => catalog.t(&id, &[("max", &max.to_string()), ("found", &found.to_string())]),
-        Problem::NotOneOf { found, expected } => catalog.t(&id, &[("found", found), ("expected", expected)]),
-        Problem::OutOfRange { min, max } => catalog.t(&id, &[("min", &min.to_string()), ("max", &max.to_string())]),
-        Problem::Transition { from, to } => catalog.t(
-            &id,
-            &[
-                ("from", &catalog.word("state", from)),
-                ("to", &catalog.word("state", to)),
-            ],
-        ),
-        Problem::Other(text) => text.clone(),
-        _ => catalog.t(&id, &[]),
-    };
-    if text == id { problem.to_string() } else { text }
-}
-
-fn validation(error: &ValidationError, catalog: &Catalog) -> String {
-    catalog.t(
-        "err-invalid",
-        &[("field", error.field), ("problem", &problem(&error.problem, catalog))],
-    )
-}
-
-fn bundle(error: &maillage_protocol::BundleError, catalog: &Catalog) -> String {
-    use maillage_protocol::BundleError as B;
-    match error {
-        B::NotABundle => catalog.t("bundle-not-a-bundle", &[]),
-        B::UnsupportedVersion(_) => catalog.t("bundle-version", &[]),
-        B::TooLarge => catalog.t("bundle-too-large", &[]),
-        B::Damaged(reason) => catalog.t("bundle-damaged", &[("reason", reason)]),
-        B::BadSignature => catalog.t("bundle-bad-signature", &[]),
-        other => other.to_string(),
-    }
-}
-
-fn io(error: &std::io::Error, catalog: &Catalog) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => catalog.t("io-not-found", &[]),
-        std::io::ErrorKind::PermissionDenied => catalog.t("io-permission", &[]),
-        _ => error.to_string(),
-    }
 }
 
 /// Reports `error` in `outcome`: one translated line on stderr, and with
@@ -149,59 +103,10 @@ pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
         return api(error, catalog);
     }
     if let Some(error) = error.downcast_ref::<HouseholdError>() {
-        use HouseholdError as E;
-        return match error {
-            E::NotInitialised => catalog.t("err-not-initialised", &[]),
-            E::AlreadyInitialised(name) => catalog.t("err-already-initialised", &[("name", name)]),
-            E::NoCommunity => catalog.t("err-no-community", &[]),
-            E::UnknownId { kind, text } => catalog.t(
-                "err-unknown-id",
-                &[("kind", &catalog.word("doc", kind)), ("text", text)],
-            ),
-            E::AmbiguousId { kind, text, candidates } => catalog.t(
-                "err-ambiguous-id",
-                &[
-                    ("kind", &catalog.word("doc", kind)),
-                    ("text", text),
-                    ("candidates", candidates),
-                ],
-            ),
-            E::UnknownMember(text) => catalog.t("err-unknown-member", &[("text", text)]),
-            E::AmbiguousMember { text, candidates } => {
-                catalog.t("err-ambiguous-member", &[("text", text), ("candidates", candidates)])
-            }
-            E::Invalid(invalid) => validation(invalid, catalog),
-            E::NotYours(kind) => catalog.t("err-not-yours", &[("kind", &catalog.word("doc", kind))]),
-            E::NotSteward => catalog.t("err-not-steward", &[]),
-            E::CreditLimit { who, after, limit } => catalog.t(
-                "err-credit-limit",
-                &[
-                    ("who", who),
-                    ("after", &after.to_string()),
-                    ("limit", &limit.to_string()),
-                ],
-            ),
-            E::Invite(reason) => catalog.t("err-invite", &[("reason", &reason.to_string())]),
-            E::InviteRefused(reason) => catalog.t("err-invite-refused", &[("reason", reason)]),
-            E::Bundle(reason) => catalog.t("err-bundle", &[("reason", &bundle(reason, catalog))]),
-            E::JoinRefused { community, reason } => {
-                catalog.t("err-join-refused", &[("name", community), ("reason", reason)])
-            }
-            E::File { path, source } => catalog.t("err-file", &[("path", path), ("reason", &io(source, catalog))]),
-            E::BundleContent(reason) => catalog.t("err-bundle", &[("reason", reason)]),
-            E::BundleFromStranger => catalog.t("err-bundle-stranger", &[]),
-            E::Store(StoreError::Locked) => catalog.t("err-store-locked", &[]),
-            E::Store(StoreError::DiskFull) => catalog.t("err-disk-full", &[]),
-            E::Key(KeyError::TooOpen { path }) => catalog.t("err-key-open", &[("path", &path.display().to_string())]),
-            E::Key(KeyError::Damaged { path, reason }) => catalog.t(
-                "err-key-damaged",
-                &[("path", &path.display().to_string()), ("reason", reason)],
-            ),
-            other => other.to_string(),
-        };
+        return messages::household_error(error, catalog);
     }
     if let Some(invalid) = error.downcast_ref::<ValidationError>() {
-        return validation(invalid, catalog);
+        return messages::validation(invalid, catalog);
     }
     if let Some(time) = error.downcast_ref::<maillage_crdt::time::TimeError>() {
         let text = catalog.t(time.code(), &[("text", time.input())]);

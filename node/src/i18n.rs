@@ -2,11 +2,33 @@
 //! command line and the web page. French is the product's first language:
 //! it is the default whenever the environment does not ask for English.
 
-use fluent_bundle::{FluentArgs, FluentBundle, FluentResource, FluentValue};
+use std::sync::LazyLock;
+
+// The concurrent flavour is `Sync`: one catalogue per language serves every
+// thread of the node (web requests, API commands).
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use unic_langid::LanguageIdentifier;
 
-const FRENCH: &str = include_str!("../locales/fr.ftl");
-const ENGLISH: &str = include_str!("../locales/en.ftl");
+/// One file per part of the product, so the command line and each page of
+/// the web page keep their strings apart; a message id is unique across all
+/// of a language's files (checked below).
+macro_rules! catalogue_files {
+    ($lang:literal) => {
+        [
+            include_str!(concat!("../locales/", $lang, "/cli.ftl")),
+            include_str!(concat!("../locales/", $lang, "/web.ftl")),
+            include_str!(concat!("../locales/", $lang, "/offers.ftl")),
+            include_str!(concat!("../locales/", $lang, "/agenda.ftl")),
+            include_str!(concat!("../locales/", $lang, "/exchanges.ftl")),
+            include_str!(concat!("../locales/", $lang, "/community.ftl")),
+            include_str!(concat!("../locales/", $lang, "/indicators.ftl")),
+        ]
+    };
+}
+
+const FRENCH: [&str; 7] = catalogue_files!("fr");
+const ENGLISH: [&str; 7] = catalogue_files!("en");
 
 /// The languages maillage speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,15 +87,27 @@ impl Catalog {
             Lang::En => (ENGLISH, "en"),
         };
         let id: LanguageIdentifier = tag.parse().unwrap_or_default();
-        let mut bundle = FluentBundle::new(vec![id]);
+        let mut bundle = FluentBundle::new_concurrent(vec![id]);
         // Terminals and log files do not want Unicode isolation marks around
         // every argument.
         bundle.set_use_isolating(false);
         // The catalogues are part of the binary and checked by the tests below,
         // so a parse error here is a build mistake; keep what parsed.
-        let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(partial, _)| partial);
-        let _ = bundle.add_resource(resource);
+        for file in source {
+            let resource = FluentResource::try_new(file.to_owned()).unwrap_or_else(|(partial, _)| partial);
+            let _ = bundle.add_resource(resource);
+        }
         Catalog { lang, bundle }
+    }
+
+    /// The catalogue of `lang`, parsed once per process.
+    pub fn shared(lang: Lang) -> &'static Catalog {
+        static FR: LazyLock<Catalog> = LazyLock::new(|| Catalog::new(Lang::Fr));
+        static EN: LazyLock<Catalog> = LazyLock::new(|| Catalog::new(Lang::En));
+        match lang {
+            Lang::Fr => &FR,
+            Lang::En => &EN,
+        }
     }
 
     pub fn lang(&self) -> Lang {
@@ -111,24 +145,31 @@ impl Catalog {
 mod tests {
     use super::*;
 
-    fn ids(source: &str) -> Vec<String> {
-        let resource = FluentResource::try_new(source.to_owned()).expect("catalogue parses");
-        resource
-            .entries()
-            .filter_map(|entry| match entry {
+    fn ids(files: &[&str]) -> Vec<String> {
+        let mut ids = Vec::new();
+        for source in files {
+            let resource = FluentResource::try_new((*source).to_owned()).expect("catalogue parses");
+            ids.extend(resource.entries().filter_map(|entry| match entry {
                 fluent_syntax::ast::Entry::Message(message) => Some(message.id.name.to_owned()),
                 _ => None,
-            })
-            .collect()
+            }));
+        }
+        ids
     }
 
     #[test]
-    fn both_catalogues_parse_and_hold_the_same_messages() {
-        let mut french = ids(FRENCH);
-        let mut english = ids(ENGLISH);
+    fn both_catalogues_parse_and_hold_the_same_messages_once() {
+        let mut french = ids(&FRENCH);
+        let mut english = ids(&ENGLISH);
         french.sort();
         english.sort();
-        assert_eq!(french, english);
+        let mut unique = french.clone();
+        unique.dedup();
+        assert_eq!(french, unique, "a message id appears in two French files");
+        for (f, e) in french.iter().zip(&english) {
+            assert_eq!(f, e, "the French and English catalogues differ");
+        }
+        assert_eq!(french.len(), english.len());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! A maillage household node: its keys on disk, its redb store, and the
-//! operations the command line (and later the web page and the mesh) call.
+//! operations the command line, the web page and the mesh call.
 //!
 //! This is the only crate that does I/O. The rules it applies all come from
 //! `maillage-crdt`; the bytes it exchanges are defined by `maillage-protocol`.
@@ -9,6 +9,7 @@ pub mod home;
 pub mod household;
 pub mod i18n;
 pub mod keys;
+pub mod messages;
 pub mod net;
 pub mod runtime;
 pub mod source;

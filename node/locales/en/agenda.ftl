@@ -1,0 +1,1 @@
+# en — agenda strings of the web page (see node/src/web/).

@@ -1,0 +1,1 @@
+# en — community strings of the web page (see node/src/web/).

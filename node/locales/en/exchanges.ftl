@@ -1,0 +1,1 @@
+# en — exchanges strings of the web page (see node/src/web/).

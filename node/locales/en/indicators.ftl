@@ -1,0 +1,1 @@
+# en — indicators strings of the web page (see node/src/web/).

@@ -1,0 +1,1 @@
+# en — offers strings of the web page (see node/src/web/).

@@ -1,0 +1,1 @@
+# en — web strings of the web page (see node/src/web/).

@@ -1,0 +1,1 @@
+# fr — agenda strings of the web page (see node/src/web/).

@@ -1,0 +1,1 @@
+# fr — community strings of the web page (see node/src/web/).

@@ -1,0 +1,1 @@
+# fr — exchanges strings of the web page (see node/src/web/).

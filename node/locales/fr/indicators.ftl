@@ -1,0 +1,1 @@
+# fr — indicators strings of the web page (see node/src/web/).

@@ -1,0 +1,1 @@
+# fr — offers strings of the web page (see node/src/web/).

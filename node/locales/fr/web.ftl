@@ -1,0 +1,1 @@
+# fr — web strings of the web page (see node/src/web/).

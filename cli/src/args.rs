@@ -73,6 +73,10 @@ pub enum Command {
     Status,
     /// The peers the running node is connected to.
     Peers,
+    /// Print the link that opens this household's web page in a browser
+    /// (the node must be running). The link holds a secret: keep it to
+    /// yourself.
+    Page,
 }
 
 impl Command {
@@ -87,6 +91,7 @@ impl Command {
             | Command::Export { .. }
             | Command::Status
             | Command::Peers
+            | Command::Page
             | Command::Community(CommunityCommand::List | CommunityCommand::Members)
             | Command::Device(DeviceCommand::List)
             | Command::Offer(ItemCommand::List { .. } | ItemCommand::Show { .. })
@@ -125,8 +130,9 @@ pub struct NodeArgs {
     /// Where to listen for peers, as a multiaddr (repeatable).
     #[arg(long, value_name = "MULTIADDR")]
     pub listen: Vec<String>,
-    /// Where the web page listens; port 0 picks a free port.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    /// Where the web page listens; port 0 picks a free port. Loopback by
+    /// default: give a LAN address only to serve the page to other machines.
+    #[arg(long, value_name = "ADDR", default_value = maillage_node::web::DEFAULT_ADDRESS)]
     pub web: String,
     /// Where the local API listens (loopback only); port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 use maillage_node::Home;
-use maillage_node::api::{ApiError, CliOutcome, find_running_node};
+use maillage_node::api::{ApiError, CliOutcome, Token, find_running_node, read_run_info};
 use maillage_node::i18n::{Catalog, Lang};
 
 use crate::args::{Cli, Command};
@@ -50,6 +50,24 @@ fn dispatch(cli: Cli, catalog: &Catalog) -> Result<CliOutcome> {
         }
         (None, command) => Ok(run::run(Cli { command, ..cli }, Access::Local(home), catalog)),
         (Some(node), Command::Init { .. } | Command::Node(_)) => Err(ApiError::NodeRunning(node.pid).into()),
+        (Some(_), Command::Page) => page_link(&home, cli.json, catalog),
         (Some(node), _) => node::forward(&node, cli.json, catalog),
     }
+}
+
+/// `maillage page`: the running node's web address with the household's
+/// token, which opens a session in the browser.
+fn page_link(home: &Home, json: bool, catalog: &Catalog) -> Result<CliOutcome> {
+    let web = read_run_info(home)?.and_then(|info| info.web).ok_or(ApiError::NoNode)?;
+    let token = Token::read(home)?;
+    let url = format!("{web}/login?token={}", token.as_str());
+    let stdout = if json {
+        format!("{}\n", serde_json::json!({ "url": url }))
+    } else {
+        format!("{}\n", catalog.t("web-page-link", &[("url", &url)]))
+    };
+    Ok(CliOutcome {
+        stdout,
+        ..CliOutcome::default()
+    })
 }

@@ -147,6 +147,8 @@ fn command(command: Command, access: &Access<'_>, out: &Out<'_>) -> Result<()> {
         Command::Import { file } => access.household(|household| import(&file, household, out)),
         Command::Status => status(access, out),
         Command::Peers => peers(access, out),
+        // `main` answers it from the running node's files; here no node runs.
+        Command::Page => bail!(ApiError::NoNode),
     }
 }
 

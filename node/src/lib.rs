@@ -15,6 +15,7 @@ pub mod runtime;
 pub mod source;
 pub mod store;
 pub mod summary;
+pub mod web;
 
 pub use home::Home;
 pub use household::{Household, HouseholdError};

@@ -15,6 +15,7 @@ use crate::api::{self, CliRunner, RunOptions};
 use crate::home::Home;
 use crate::household::{Household, HouseholdError};
 use crate::net::{self, Multiaddr, NetHandle};
+use crate::web;
 
 /// What the local API and in-node commands share with the runtime.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub enum RuntimeError {
     Config { path: PathBuf, reason: String },
     #[error("{0:?} is not a network address (expected a multiaddr such as /ip4/0.0.0.0/tcp/4001)")]
     Address(String),
+    #[error("the web page cannot listen on {address}: {reason}")]
+    Web { address: String, reason: String },
     #[error("the node stopped unexpectedly: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -126,8 +129,21 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
     let listener = api::bind(&options.api).await?;
     let api_address = listener.local_addr()?;
     let token = api::Token::load_or_create(&home)?;
-    api::write_run_files(&home, api_address, None)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_web, web_stopped) = tokio::sync::oneshot::channel::<()>();
+    let web = match &options.web {
+        Some(address) => {
+            let listener = bind_web(address).await?;
+            let web_address = listener.local_addr()?;
+            let state = web::WebState::new(context.clone(), &token, web_address);
+            let task = tokio::spawn(web::serve(listener, state, async move {
+                let _ = web_stopped.await;
+            }));
+            Some((web_address, task))
+        }
+        None => None,
+    };
+    api::write_run_files(&home, api_address, web.as_ref().map(|(address, _)| *address))?;
     let api_task = tokio::spawn(api::serve(
         listener,
         token,
@@ -156,10 +172,23 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
         }
     }
     println!("  api      http://{api_address}");
+    if let Some((address, _)) = &web {
+        // The link with the token is for the household only: `maillage page`
+        // prints it; the terminal (and a service's log) gets the address.
+        println!("  page     http://{address}/   (maillage page)");
+    }
 
     shutdown_signal().await;
     info!("stopping");
     let _ = stop.send(());
+    let _ = stop_web.send(());
+    if let Some((_, task)) = web {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => warn!(%error, "the web page stopped with an error"),
+            Err(error) => warn!(%error, "the web page task failed"),
+        }
+    }
     match api_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => warn!(%error, "the local API stopped with an error"),
@@ -170,6 +199,23 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
     api::remove_run_files(&home)?;
     info!("stopped");
     Ok(())
+}
+
+/// Listens for the web page. The default port is a convenience, not a
+/// promise: when another program (or another household's node on this
+/// machine) holds it, take any free port; the address is in `run/api.json`.
+async fn bind_web(address: &str) -> Result<tokio::net::TcpListener, RuntimeError> {
+    match web::bind(address).await {
+        Ok(listener) => Ok(listener),
+        Err(error) if address == web::DEFAULT_ADDRESS && error.kind() == std::io::ErrorKind::AddrInUse => {
+            warn!(%address, "the web page's usual port is taken; using another");
+            Ok(web::bind("127.0.0.1:0").await?)
+        }
+        Err(error) => Err(RuntimeError::Web {
+            address: address.to_owned(),
+            reason: error.to_string(),
+        }),
+    }
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM (systemd, kill).

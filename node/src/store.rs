@@ -18,6 +18,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use maillage_crdt::{
@@ -148,6 +150,9 @@ pub struct Query {
 pub struct Store {
     db: Database,
     registry: Registry,
+    /// Counts committed ingests, so that the web page can tell its readers
+    /// that something changed without taking the household's lock.
+    revision: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -200,6 +205,7 @@ impl Store {
         Ok(Store {
             db,
             registry: Registry::from_records(records),
+            revision: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -267,7 +273,16 @@ impl Store {
         }
         txn.commit().map_err(dberr)?;
         self.registry = registry;
+        if report.applied > 0 || !report.new_records.is_empty() || !report.touched.is_empty() {
+            self.revision.fetch_add(1, Ordering::Release);
+        }
         Ok(report)
+    }
+
+    /// A counter that grows after every ingest that changed something.
+    /// Shared: read it without holding whatever lock guards the store.
+    pub fn revision(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.revision)
     }
 
     fn ingest_doc(

@@ -183,6 +183,25 @@ pub enum DeviceCommand {
     List,
     /// Revoke a device: what it signs from now on is refused everywhere.
     Revoke { device: String },
+    /// Let a new machine of this household in: prints a one-time code for
+    /// `maillage device add` (on the first device, which holds the root key).
+    /// Without a running node, waits here for the new machine.
+    Link {
+        /// How long the code stays valid: 30min, 2h.
+        #[arg(long, default_value = "30min")]
+        expires: String,
+        /// Do not draw the code as a QR code under the text.
+        #[arg(long = "no-qr", action = clap::ArgAction::SetFalse)]
+        qr: bool,
+    },
+    /// On a new machine: become a device of the household whose first
+    /// device printed CODE with `maillage device link`.
+    Add {
+        code: String,
+        /// This machine's name in `device list` (default: its host name).
+        #[arg(long)]
+        label: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

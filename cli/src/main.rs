@@ -9,6 +9,7 @@
 //! and an exit code by `render::failure`: a user never sees a panic or a
 //! debug dump.
 
+mod admission;
 mod args;
 mod node;
 mod render;

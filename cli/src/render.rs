@@ -102,6 +102,9 @@ pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
     if let Some(error) = api_error(error) {
         return api(error, catalog);
     }
+    if let Some(line) = crate::admission::error_line(error, catalog) {
+        return line;
+    }
     if let Some(error) = error.downcast_ref::<HouseholdError>() {
         return messages::household_error(error, catalog);
     }

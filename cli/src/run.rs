@@ -23,6 +23,7 @@ use maillage_node::{Home, Household, Query};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::admission;
 use crate::args::*;
 use crate::render::{self, fit, time};
 
@@ -55,14 +56,27 @@ impl Access<'_> {
 }
 
 /// What a command prints: the text for people, the JSON for scripts.
-struct Out<'a> {
-    json: bool,
-    catalog: &'a Catalog,
+pub(crate) struct Out<'a> {
+    pub(crate) json: bool,
+    pub(crate) catalog: &'a Catalog,
     stdout: RefCell<String>,
 }
 
-impl Out<'_> {
-    fn t(&self, id: &str, args: &[(&str, &str)]) -> String {
+impl<'a> Out<'a> {
+    pub(crate) fn new(json: bool, catalog: &'a Catalog) -> Out<'a> {
+        Out {
+            json,
+            catalog,
+            stdout: RefCell::new(String::new()),
+        }
+    }
+
+    /// What was printed so far, leaving nothing behind.
+    pub(crate) fn take(&self) -> String {
+        self.stdout.take()
+    }
+
+    pub(crate) fn t(&self, id: &str, args: &[(&str, &str)]) -> String {
         self.catalog.t(id, args)
     }
 
@@ -80,7 +94,7 @@ impl Out<'_> {
     }
 
     /// Writes `text` for people or `value` as JSON, each followed by a new line.
-    fn show<T: Serialize>(&self, text: impl FnOnce() -> String, value: &T) -> Result<()> {
+    pub(crate) fn show<T: Serialize>(&self, text: impl FnOnce() -> String, value: &T) -> Result<()> {
         let text = if self.json {
             serde_json::to_string_pretty(value)?
         } else {
@@ -94,7 +108,7 @@ impl Out<'_> {
     }
 }
 
-fn zone() -> jiff::tz::TimeZone {
+pub(crate) fn zone() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::system()
 }
 
@@ -134,7 +148,14 @@ fn command(command: Command, access: &Access<'_>, out: &Out<'_>) -> Result<()> {
         // `main` starts the node; inside one, there is already one.
         Command::Node(_) => bail!(ApiError::NodeRunning(std::process::id())),
         Command::Whoami => access.household(|household| whoami(household, out)),
+        // Joining and adding a device wait on the network: they take the
+        // household lock only for each step, never while waiting.
+        Command::Community(CommunityCommand::Join { code }) => admission::join(&code, access, out),
         Command::Community(command) => access.household(|household| community(command, household, out)),
+        Command::Device(DeviceCommand::Add { code, label }) => admission::add_device(&code, label, access, out),
+        Command::Device(DeviceCommand::Link { expires, qr }) if matches!(access, Access::Local(_)) => {
+            admission::link_and_wait(&expires, qr, access, out)
+        }
         Command::Device(command) => access.household(|household| device(command, household, out)),
         Command::Offer(command) => access.household(|household| item(command, DocKind::Offer, household, out)),
         Command::Request(command) => access.household(|household| item(command, DocKind::Request, household, out)),
@@ -361,14 +382,7 @@ fn community(command: CommunityCommand, household: &mut Household, out: &Out<'_>
                 &json!({ "code": text, "uses": uses, "expires_at": expires_at.timestamp().as_millisecond() }),
             )
         }
-        CommunityCommand::Join { code } => {
-            let id = household.join(&code)?;
-            let name = household.community()?.genesis.name.clone();
-            out.show(
-                || out.t("community-joined", &[("name", &name)]),
-                &json!({ "community": id.to_text(), "name": name }),
-            )
-        }
+        CommunityCommand::Join { .. } => unreachable!("`command` hands joins to `admission::join`"),
         CommunityCommand::Members => {
             let members = household.members()?;
             let name = household.community()?.genesis.name.clone();
@@ -437,6 +451,13 @@ fn device(command: DeviceCommand, household: &mut Household, out: &Out<'_>) -> R
                 &json!({ "revoked": id.to_text() }),
             )
         }
+        // Inside a running node: the node answers the new machine.
+        DeviceCommand::Link { expires, qr } => {
+            let expires_at = admission::link_deadline(&expires)?;
+            let code = household.create_link(expires_at)?;
+            admission::show_link_code(&code, qr, true, out)
+        }
+        DeviceCommand::Add { .. } => unreachable!("`command` hands `device add` to `admission::add_device`"),
     }
 }
 

@@ -15,9 +15,7 @@ use maillage_crdt::items::{
     check_transition, search_fold,
 };
 use maillage_crdt::ledger::{self, Balances, LedgerEntry};
-use maillage_crdt::registry::{
-    CommunityGenesis, DeviceCert, DeviceRevocation, Invite, Join, Removal, invite_proof_digest,
-};
+use maillage_crdt::registry::{CommunityGenesis, DeviceCert, DeviceRevocation, Invite, Removal};
 use maillage_crdt::{
     Amount, Community, CommunityId, DeviceId, DocHeader, DocId, DocKind, Document, ExchangeTerms, HouseholdId, Record,
     SecretKey, SignedChange, Writer,
@@ -29,6 +27,10 @@ use crate::home::{Home, HomeError};
 use crate::keys::{self, KeyError, KeyKind};
 use crate::store::{ApplyReport, Query, Store, StoreError};
 use crate::summary::Summary;
+
+mod admission;
+
+pub use admission::{Admission, Linking, PreparedJoin};
 
 const META_COMMUNITY: &str = "current-community";
 /// JSON map of member peers' addresses (see `remember_peer`).
@@ -62,6 +64,14 @@ pub enum HouseholdError {
     NotYours(&'static str),
     #[error("only the household's first device holds the root key needed for this")]
     NoRootKey,
+    #[error(
+        "this machine was never linked to its household: run `maillage device add CODE` again with a new code from the household's first device"
+    )]
+    LinkIncomplete,
+    #[error("{0}")]
+    Refusal(#[from] crate::net::wire::Refusal),
+    #[error("invalid device link code: {0}")]
+    LinkCode(#[from] maillage_protocol::LinkCodeError),
     #[error("only a steward of the community can do this")]
     NotSteward,
     #[error("this exchange would take {who}'s balance to {after}, below the community's limit of -{limit}")]
@@ -279,7 +289,9 @@ impl Household {
             .registry()
             .device(&device.device_id())
             .map(|entry| entry.household)
-            .ok_or_else(|| HouseholdError::Document("this device has no certificate in the store".into()))?;
+            // A home whose `device add` never completed has a device key and
+            // no certificate: say so, and how to finish it.
+            .ok_or(HouseholdError::LinkIncomplete)?;
         Ok(Household {
             home,
             store,
@@ -581,54 +593,12 @@ impl Household {
     }
 
     /// Joins a community with an invite code, with no network: the join
-    /// record this writes is valid wherever it travels.
+    /// record this writes is valid wherever it travels. `community join`
+    /// first tries to be admitted online (see `admission`); this is what it
+    /// falls back to when no member's node answers.
     pub fn join(&mut self, code: &str) -> Result<CommunityId> {
-        let code = InviteCode::parse(code)?;
-        let community = code.community();
-        let now = now_ms();
-        if now > code.invite.body.expires_at {
-            return Err(HouseholdError::InviteRefused("it has expired; ask for a new code"));
-        }
-        let invite_key = SecretKey::from_bytes(&code.invite_secret);
-        let proof = invite_key.sign_digest(&invite_proof_digest(&community, &code.invite_id(), &self.household));
-        let join = Join {
-            community,
-            household: self.household,
-            invite: code.invite.clone(),
-            invite_proof: proof,
-            joined_at: now,
-        };
-        let join = self
-            .device
-            .sign(join)
-            .map_err(|e| HouseholdError::Document(e.to_string()))?;
-        let mut records = code.records();
-        records.push(Record::Join(join));
-        let inviter_profile = (
-            DocHeader::profile(code.invite.body.inviter),
-            code.inviter_profile.clone(),
-        );
-        self.store.ingest(records, vec![inviter_profile])?;
-        let registry = self.store.registry();
-        let derived = registry
-            .community(&community)
-            .ok_or(HouseholdError::InviteRefused("the code's community is not valid"))?;
-        if !derived.is_member(&self.household) {
-            let why = match derived.refused_joins.get(&self.household) {
-                Some(refusal) => refusal_reason(*refusal),
-                None => "it does not admit this household",
-            };
-            return Err(HouseholdError::InviteRefused(why));
-        }
-        self.store.set_meta(META_COMMUNITY, &community.0)?;
-        // The inviter's node is where the newcomer gets everything: remember
-        // it, so this household's node (running now or started later) dials it.
-        for address in &code.addresses {
-            if let Some((peer, address)) = split_peer(address) {
-                self.remember_peer(&peer, &[address])?;
-            }
-        }
-        Ok(community)
+        let prepared = self.prepare_join(code)?;
+        self.store_join(&prepared, Vec::new())
     }
 
     pub fn members(&self) -> Result<Vec<MemberView>> {
@@ -904,7 +874,22 @@ impl Household {
     /// Listing of the current community: deleted and invalid documents are
     /// never shown; `search` matches without case or accents.
     pub fn list(&self, query: Query, search: Option<&str>, include_closed: bool) -> Result<Vec<Summary>> {
-        self.list_in(self.current_community()?, query, search, include_closed)
+        self.list_in(self.current_community()?, query, search, include_closed, |_| true)
+    }
+
+    /// Like [`Household::list`], keeping only what `also` accepts too (a
+    /// filter the store's `Query` has no field for, such as a place). `also`
+    /// runs inside the store's walk, after the other filters, on each summary
+    /// in listing order and with its stored state (before `expired` is
+    /// derived): a web page counts the matches it skips this way.
+    pub fn list_where(
+        &self,
+        query: Query,
+        search: Option<&str>,
+        include_closed: bool,
+        also: impl Fn(&Summary) -> bool,
+    ) -> Result<Vec<Summary>> {
+        self.list_in(self.current_community()?, query, search, include_closed, also)
     }
 
     fn list_in(
@@ -913,6 +898,7 @@ impl Household {
         mut query: Query,
         search: Option<&str>,
         include_closed: bool,
+        also: impl Fn(&Summary) -> bool,
     ) -> Result<Vec<Summary>> {
         query.community = Some(community);
         let members = self
@@ -933,6 +919,7 @@ impl Household {
                     || members.is_member(&s.owner))
                 && needle.as_ref().is_none_or(|needle| s.search.contains(needle.as_str()))
                 && (include_closed || explicit_state || is_active(s, now))
+                && also(s)
         };
         let found = self.store.list_where(&query, keep)?;
         Ok(found
@@ -1178,7 +1165,7 @@ impl Household {
             kind: Some(DocKind::Exchange),
             ..Query::default()
         };
-        for summary in self.list_in(community, query, None, true)? {
+        for summary in self.list_in(community, query, None, true, |_| true)? {
             if summary.state != ExchangeState::Accepted.as_str() || Some(summary.id) == except {
                 continue;
             }
@@ -1255,7 +1242,7 @@ impl Household {
             ..Query::default()
         };
         let mut entries = Vec::new();
-        for summary in self.list_in(community, query, None, true)? {
+        for summary in self.list_in(community, query, None, true, |_| true)? {
             let document = self.load(&summary.id)?;
             let confirmed = ExchangeMarks::read(&document).is_ok_and(|m| m.state() == ExchangeState::Confirmed);
             entries.push(LedgerEntry {
@@ -1343,23 +1330,40 @@ impl Household {
         Ok(requests
             .into_iter()
             .map(|request| {
-                let words: Vec<String> = search_fold(&request.title)
-                    .split_whitespace()
-                    .filter(|w| w.len() > 3)
-                    .map(str::to_owned)
-                    .collect();
+                let words = title_words(&request);
                 let answers = offers
                     .iter()
-                    .filter(|offer| {
-                        offer.owner != request.owner
-                            && (offer.category == request.category
-                                || words.iter().any(|w| offer.search.contains(w.as_str())))
-                    })
+                    .filter(|offer| may_answer(&request, &words, offer))
                     .cloned()
                     .collect();
                 (request, answers)
             })
             .collect())
+    }
+
+    /// What may answer one item, by the rule of [`Household::matches`]: for
+    /// a request the open offers, for an offer the open requests; at most
+    /// `limit`, newest first. One walk of the other kind's listing, so an
+    /// item's page does not pair every request with every offer.
+    pub fn matches_of(&self, item: &Summary, limit: usize) -> Result<Vec<Summary>> {
+        let open = |kind| Query {
+            kind: Some(kind),
+            state: Some("open".into()),
+            limit: Some(limit),
+            ..Query::default()
+        };
+        match item.kind {
+            DocKind::Request => {
+                let words = title_words(item);
+                self.list_where(open(DocKind::Offer), None, false, |offer| {
+                    may_answer(item, &words, offer)
+                })
+            }
+            DocKind::Offer => self.list_where(open(DocKind::Request), None, false, |request| {
+                may_answer(request, &title_words(request), item)
+            }),
+            _ => Ok(Vec::new()),
+        }
     }
 
     // ----- what peers and bundles bring ------------------------------------------
@@ -1664,6 +1668,23 @@ fn apply_common(
     }
 }
 
+/// The words of a request's title that say what it is about: folded, and
+/// longer than three letters so that "de" or "une" match nothing.
+fn title_words(request: &Summary) -> Vec<String> {
+    search_fold(&request.title)
+        .split_whitespace()
+        .filter(|w| w.len() > 3)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `offer` may answer `request` (whose [`title_words`] are `words`):
+/// another household's, in the same category or sharing a title word.
+fn may_answer(request: &Summary, words: &[String], offer: &Summary) -> bool {
+    offer.owner != request.owner
+        && (offer.category == request.category || words.iter().any(|w| offer.search.contains(w.as_str())))
+}
+
 /// Whether a listing shows an item by default: open ones, and events not yet over.
 fn is_active(summary: &Summary, now: i64) -> bool {
     match summary.kind {
@@ -1693,7 +1714,8 @@ fn one_of<T: Copy>(found: Vec<T>, kind: &'static str, text: &str, short: impl Fn
     }
 }
 
-fn hostname() -> String {
+/// This machine's name, the default label of its device.
+pub fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "appareil".into())

@@ -146,7 +146,7 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
     api::write_run_files(&home, api_address, web.as_ref().map(|(address, _)| *address))?;
     let api_task = tokio::spawn(api::serve(
         listener,
-        token,
+        token.clone(),
         household_id.clone(),
         api::bind_context(runner, context.clone()),
         async move {
@@ -173,9 +173,13 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
     }
     println!("  api      http://{api_address}");
     if let Some((address, _)) = &web {
-        // The link with the token is for the household only: `maillage page`
-        // prints it; the terminal (and a service's log) gets the address.
-        println!("  page     http://{address}/   (maillage page)");
+        // The link holds the token: print it to the villager's terminal, but
+        // not into a service's log, where `maillage page` gives it instead.
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            println!("  page     http://{address}/login?token={}", token.as_str());
+        } else {
+            println!("  page     http://{address}/   (maillage page)");
+        }
     }
 
     shutdown_signal().await;

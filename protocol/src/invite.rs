@@ -52,7 +52,7 @@ pub enum InviteCodeError {
     Forged(String),
 }
 
-fn encoding() -> data_encoding::Encoding {
+pub(crate) fn encoding() -> data_encoding::Encoding {
     let mut spec = data_encoding::Specification::new();
     spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
     spec.translate.from.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
@@ -63,7 +63,7 @@ fn encoding() -> data_encoding::Encoding {
     spec.encoding().expect("valid base32 specification")
 }
 
-fn checksum(bytes: &[u8]) -> [u8; 4] {
+pub(crate) fn checksum(bytes: &[u8]) -> [u8; 4] {
     let digest = Sha256::digest(bytes);
     [digest[0], digest[1], digest[2], digest[3]]
 }

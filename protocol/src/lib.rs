@@ -10,8 +10,10 @@
 
 pub mod bundle;
 pub mod invite;
+pub mod link;
 pub mod sync;
 
 pub use bundle::{Bundle, BundleDoc, BundleError};
 pub use invite::{InviteCode, InviteCodeError};
+pub use link::{LinkCode, LinkCodeError};
 pub use sync::{DocSource, Session, Step, SyncStats};

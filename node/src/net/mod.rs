@@ -14,6 +14,7 @@
 //! community — no record, no document, no document id — is sent to a peer
 //! whose device does not belong to a member household of that community.
 
+pub mod admission;
 mod behaviour;
 pub mod wire;
 
@@ -28,17 +29,17 @@ use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Swarm, gossipsub, identify, identity, mdns};
-use maillage_crdt::{ChangeRejected, CommunityId, DeviceId, Record};
+use maillage_crdt::{ChangeRejected, CommunityId, DeviceId, HouseholdId, Record};
 use maillage_protocol::sync::{Session, Step};
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use crate::household::{Household, now_ms};
+use crate::household::{Admission, Household, Linking, now_ms};
 use crate::store::ApplyReport;
 use behaviour::{Behaviour, BehaviourEvent};
-use wire::{RecordsRequest, RecordsResponse, SyncRequest, SyncResponse};
+use wire::{RecordsRequest, RecordsResponse, Refusal, SyncRequest, SyncResponse};
 
 /// A connected peer, as `maillage peers` shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -97,6 +98,20 @@ pub enum NetError {
     Identity(String),
 }
 
+/// Why a request to one peer got no answer.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AskError {
+    #[error("the peer could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the peer did not answer: {0}")]
+    NoAnswer(String),
+    #[error("the network task has stopped")]
+    Stopped,
+}
+
+type AskReply = oneshot::Sender<Result<RecordsResponse, AskError>>;
+
 enum Command {
     Status(oneshot::Sender<NetStatus>),
     /// Something changed locally: tell the communities' peers.
@@ -104,6 +119,20 @@ enum Command {
     Dial(Multiaddr),
     /// Closes every connection (tests cut links with it; a steward could too).
     DisconnectAll,
+    /// Sends one records request to a peer, dialing it first if needed.
+    Ask {
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        request: RecordsRequest,
+        reply: AskReply,
+    },
+    /// Runs a sync session with a peer and says how many documents it
+    /// changed here (`None`: refused, failed or cut).
+    SyncNow {
+        peer: PeerId,
+        community: CommunityId,
+        reply: oneshot::Sender<Option<usize>>,
+    },
     Shutdown,
 }
 
@@ -114,6 +143,8 @@ impl std::fmt::Debug for Command {
             Command::Announce => f.write_str("Announce"),
             Command::Dial(address) => write!(f, "Dial({address})"),
             Command::DisconnectAll => f.write_str("DisconnectAll"),
+            Command::Ask { peer, .. } => write!(f, "Ask({peer})"),
+            Command::SyncNow { peer, community, .. } => write!(f, "SyncNow({peer}, {community})"),
             Command::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -149,6 +180,36 @@ impl NetHandle {
         let _ = self.commands.send(Command::DisconnectAll).await;
     }
 
+    /// Sends `request` to `peer` (dialing `addresses` if not connected) and
+    /// waits for its answer. The caller bounds the wait with a timeout: a
+    /// dial to an address that drops packets takes long to fail.
+    pub async fn ask(
+        &self,
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        request: RecordsRequest,
+    ) -> Result<RecordsResponse, AskError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Ask {
+            peer,
+            addresses,
+            request,
+            reply,
+        };
+        self.commands.send(command).await.map_err(|_| AskError::Stopped)?;
+        answer.await.map_err(|_| AskError::Stopped)?
+    }
+
+    /// Syncs `community` with `peer` now (records first, as always) and
+    /// waits for the session to end: how many documents it changed here, or
+    /// `None` if the peer refused, failed or went away.
+    pub async fn sync_now(&self, peer: PeerId, community: CommunityId) -> Option<usize> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::SyncNow { peer, community, reply };
+        self.commands.send(command).await.ok()?;
+        answer.await.ok().flatten()
+    }
+
     /// Stops the swarm task after it finishes its current event.
     pub async fn shutdown(&self) {
         let _ = self.commands.send(Command::Shutdown).await;
@@ -172,6 +233,15 @@ enum Work {
     CommunityRecords {
         channel: ResponseChannel<RecordsResponse>,
         response: RecordsResponse,
+    },
+    /// We decided on a join or a device link presented by `peer`.
+    Admission {
+        peer: PeerId,
+        channel: ResponseChannel<RecordsResponse>,
+        response: RecordsResponse,
+        known: Known,
+        /// The community a newcomer was admitted to: the other members hear of it.
+        admitted_to: Option<CommunityId>,
     },
     CommunityRecordsStored {
         peer: PeerId,
@@ -241,6 +311,13 @@ struct Outbound {
     session: Option<Session>,
     /// Start again once this one is done (an announcement arrived meanwhile).
     again: bool,
+    /// Documents changed here by this session so far.
+    received: usize,
+    /// Told how many documents this session changed when it completes;
+    /// dropped (so told `None`) if it does not.
+    waiters: Vec<oneshot::Sender<Option<usize>>>,
+    /// Waiting for the session that `again` will start.
+    next_waiters: Vec<oneshot::Sender<Option<usize>>>,
 }
 
 const STRIKES_BEFORE_BAN: u32 = 3;
@@ -298,6 +375,8 @@ pub fn spawn(
         jobs: Arc::new(AtomicUsize::new(0)),
         strikes: HashMap::new(),
         hellos: HashMap::new(),
+        asks_waiting: HashMap::new(),
+        asks_in_flight: HashMap::new(),
     };
     // Every log line of this node carries its peer id: several nodes share a
     // process in tests, and a steward's logs name the node anyway.
@@ -333,6 +412,9 @@ struct Node {
     strikes: HashMap<PeerId, u32>,
     /// Hello requests in flight, with their attempt number.
     hellos: HashMap<OutboundRequestId, u8>,
+    /// Requests asked through [`NetHandle::ask`] waiting for a connection.
+    asks_waiting: HashMap<PeerId, Vec<(RecordsRequest, AskReply)>>,
+    asks_in_flight: HashMap<OutboundRequestId, AskReply>,
 }
 
 /// Addresses worth dialing again: not loopback unless we listen there too
@@ -447,7 +529,47 @@ impl Node {
                     let _ = self.swarm.disconnect_peer_id(peer);
                 }
             }
+            Command::Ask {
+                peer,
+                addresses,
+                request,
+                reply,
+            } => self.ask(peer, addresses, request, reply),
+            Command::SyncNow { peer, community, reply } => self.sync_now(peer, community, reply),
             Command::Shutdown => {}
+        }
+    }
+
+    fn ask(&mut self, peer: PeerId, addresses: Vec<Multiaddr>, request: RecordsRequest, reply: AskReply) {
+        if self.swarm.is_connected(&peer) {
+            let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
+            self.asks_in_flight.insert(id, reply);
+            return;
+        }
+        let options = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+            .addresses(addresses)
+            .condition(libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing)
+            .build();
+        match self.swarm.dial(options) {
+            Ok(()) | Err(libp2p::swarm::DialError::DialPeerConditionFalse(_)) => {
+                self.asks_waiting.entry(peer).or_default().push((request, reply));
+            }
+            Err(error) => {
+                let _ = reply.send(Err(AskError::Unreachable(error.to_string())));
+            }
+        }
+    }
+
+    fn sync_now(&mut self, peer: PeerId, community: CommunityId, reply: oneshot::Sender<Option<usize>>) {
+        if let Some(running) = self.outbound.get_mut(&(peer, community)) {
+            running.again = true;
+            running.next_waiters.push(reply);
+            return;
+        }
+        self.start_sync(peer, community);
+        // Not started (not connected): the reply is dropped, which says `None`.
+        if let Some(entry) = self.outbound.get_mut(&(peer, community)) {
+            entry.waiters.push(reply);
         }
     }
 
@@ -627,6 +749,19 @@ impl Node {
                 if state.known.is_none() {
                     self.send_hello(peer_id);
                 }
+                for (request, reply) in self.asks_waiting.remove(&peer_id).unwrap_or_default() {
+                    let id = self.swarm.behaviour_mut().records.send_request(&peer_id, request);
+                    self.asks_in_flight.insert(id, reply);
+                }
+            }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer_id),
+                error,
+                ..
+            } if !self.swarm.is_connected(&peer_id) => {
+                for (_, reply) in self.asks_waiting.remove(&peer_id).unwrap_or_default() {
+                    let _ = reply.send(Err(AskError::Unreachable(error.to_string())));
+                }
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -744,7 +879,9 @@ impl Node {
                             let _ = household.ingest_foreign(records, vec![]);
                             RecordsResponse::Stored
                         } else {
-                            RecordsResponse::Refused
+                            RecordsResponse::Refused {
+                                reason: Refusal::NotAMember,
+                            }
                         };
                         Work::CommunityRecords { channel, response }
                     });
@@ -754,7 +891,9 @@ impl Node {
                     self.blocking(move |household| {
                         let allowed = is_member(household, &peer, &community);
                         let response = if !allowed {
-                            RecordsResponse::Refused
+                            RecordsResponse::Refused {
+                                reason: Refusal::NotAMember,
+                            }
                         } else {
                             let records = household.community_records(&community);
                             if records_digest(&records) == digest {
@@ -768,7 +907,23 @@ impl Node {
                         Work::CommunityRecords { channel, response }
                     });
                 }
+                RecordsRequest::Join { records } => self.on_join_request(peer, records, channel),
+                RecordsRequest::Link {
+                    household,
+                    proof,
+                    consent,
+                    label,
+                } => self.on_link_request(peer, HouseholdId(household), proof, consent, label, channel),
             },
+            // An answer to a request asked through the handle: hand it over.
+            Event::Message {
+                message: Message::Response { response, request_id },
+                ..
+            } if self.asks_in_flight.contains_key(&request_id) => {
+                if let Some(reply) = self.asks_in_flight.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
             Event::Message {
                 peer,
                 message: Message::Response { response, request_id },
@@ -778,7 +933,7 @@ impl Node {
                 RecordsResponse::Hello { .. } if self.records_in_flight.contains_key(&request_id) => {
                     if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
                         self.strike(peer, "answered a records request with a hello");
-                        self.finish_outbound(peer, community);
+                        self.finish_outbound(peer, community, false);
                     }
                 }
                 RecordsResponse::Hello { records } => {
@@ -820,11 +975,16 @@ impl Node {
                         self.begin_session(peer, community);
                     }
                 }
-                RecordsResponse::Refused => {
+                RecordsResponse::Refused { reason } => {
                     if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
-                        debug!(%peer, %community, "peer does not sync this community with us");
-                        self.finish_outbound(peer, community);
+                        info!(%peer, %community, %reason, "peer does not sync this community with us");
+                        self.finish_outbound(peer, community, false);
                     }
+                }
+                // Only ever answers to `ask`, handled above.
+                RecordsResponse::Admitted { .. } | RecordsResponse::Linked { .. } => {
+                    self.records_in_flight.remove(&request_id);
+                    self.strike(peer, "answered a records request with an admission");
                 }
             },
             Event::OutboundFailure {
@@ -834,6 +994,9 @@ impl Node {
                 ..
             } => {
                 debug!(%peer, %error, "records request failed");
+                if let Some(reply) = self.asks_in_flight.remove(&request_id) {
+                    let _ = reply.send(Err(AskError::NoAnswer(error.to_string())));
+                }
                 if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
                     self.outbound.remove(&(peer, community));
                 }
@@ -848,6 +1011,82 @@ impl Node {
             Event::InboundFailure { peer, error, .. } => debug!(%peer, %error, "records answer failed"),
             Event::ResponseSent { .. } => {}
         }
+    }
+
+    /// A newcomer presents its join: decide, store it if admitted, answer.
+    fn on_join_request(&mut self, peer: PeerId, records: Vec<ByteBuf>, channel: ResponseChannel<RecordsResponse>) {
+        let (records, bad) = decode_records(&records);
+        self.strike_if(peer, bad > 0, "undecodable records in a join");
+        let Some(device) = device_of(&peer) else {
+            return;
+        };
+        self.blocking(move |household| {
+            let (response, admitted_to) = match household.admit_join(&device, records) {
+                Ok(Admission::Admitted { community, records }) => (
+                    RecordsResponse::Admitted {
+                        records: encode_records(&records),
+                    },
+                    Some(community),
+                ),
+                Ok(Admission::Refused(reason)) => (RecordsResponse::Refused { reason }, None),
+                Err(error) => {
+                    warn!(%error, "cannot store an admitted join");
+                    (
+                        RecordsResponse::Refused {
+                            reason: Refusal::AnswererNotAMember,
+                        },
+                        None,
+                    )
+                }
+            };
+            Work::Admission {
+                peer,
+                channel,
+                response,
+                known: know(household, &peer),
+                admitted_to,
+            }
+        });
+    }
+
+    /// A new machine asks to become a device of this household.
+    fn on_link_request(
+        &mut self,
+        peer: PeerId,
+        household_id: HouseholdId,
+        proof: maillage_crdt::sign::Sig,
+        consent: maillage_crdt::sign::Sig,
+        label: String,
+        channel: ResponseChannel<RecordsResponse>,
+    ) {
+        let Some(device) = device_of(&peer) else {
+            return;
+        };
+        self.blocking(move |household| {
+            let response = match household.admit_device(&device, &household_id, &proof, consent, &label) {
+                Ok(Linking::Linked { records, profile }) => RecordsResponse::Linked {
+                    records: encode_records(&records),
+                    profile: profile
+                        .iter()
+                        .map(|change| ByteBuf::from(postcard::to_stdvec(change).unwrap_or_default()))
+                        .collect(),
+                },
+                Ok(Linking::Refused(reason)) => RecordsResponse::Refused { reason },
+                Err(error) => {
+                    warn!(%error, "cannot certify a new device");
+                    RecordsResponse::Refused {
+                        reason: Refusal::LinkUnknown,
+                    }
+                }
+            };
+            Work::Admission {
+                peer,
+                channel,
+                response,
+                known: know(household, &peer),
+                admitted_to: None,
+            }
+        });
     }
 
     /// After hello, learn each shared community's records, then sync it.
@@ -1011,11 +1250,11 @@ impl Node {
             }
             SyncResponse::Refused => {
                 debug!(%peer, %community, "peer refused to sync");
-                self.finish_outbound(peer, community);
+                self.finish_outbound(peer, community, false);
             }
             SyncResponse::Failed(reason) => {
                 warn!(%peer, %community, %reason, "peer ended the sync");
-                self.finish_outbound(peer, community);
+                self.finish_outbound(peer, community, false);
             }
         }
     }
@@ -1029,10 +1268,22 @@ impl Node {
         self.in_flight.insert(id, (peer, community));
     }
 
-    fn finish_outbound(&mut self, peer: PeerId, community: CommunityId) {
-        let again = self.outbound.remove(&(peer, community)).is_some_and(|o| o.again);
-        if again {
+    /// Ends an outbound session; `completed` if it ran to its end (a
+    /// refusal or a failure did not). Waiters on the next run carry over.
+    fn finish_outbound(&mut self, peer: PeerId, community: CommunityId, completed: bool) {
+        let Some(ended) = self.outbound.remove(&(peer, community)) else {
+            return;
+        };
+        if completed {
+            for waiter in ended.waiters {
+                let _ = waiter.send(Some(ended.received));
+            }
+        }
+        if ended.again {
             self.start_sync(peer, community);
+            if let Some(entry) = self.outbound.get_mut(&(peer, community)) {
+                entry.waiters = ended.next_waiters;
+            }
         }
     }
 
@@ -1110,6 +1361,37 @@ impl Node {
             Work::CommunityRecords { channel, response } => {
                 let _ = self.swarm.behaviour_mut().records.send_response(channel, response);
             }
+            Work::Admission {
+                peer,
+                channel,
+                response,
+                known,
+                admitted_to,
+            } => {
+                // Guessing link secrets or forging joins counts against a peer;
+                // an expired or used-up invitation is nobody's fault.
+                let guessed = matches!(
+                    response,
+                    RecordsResponse::Refused {
+                        reason: Refusal::LinkUnknown | Refusal::InviteForged
+                    }
+                );
+                if let RecordsResponse::Refused { reason } = &response {
+                    info!(%peer, %reason, "refused a join or device link");
+                }
+                let _ = self.swarm.behaviour_mut().records.send_response(channel, response);
+                self.strike_if(peer, guessed, "presented a forged join or an unknown device link");
+                // The newcomer (or new device) is known now; it drives the
+                // first sync, as a dialer does.
+                if let Some(state) = self.peers.get_mut(&peer) {
+                    state.known = Some(known);
+                }
+                self.remember_if_member(peer);
+                if let Some(community) = admitted_to {
+                    // The other members learn of the newcomer's join now.
+                    self.relay(peer, community);
+                }
+            }
             Work::CommunityRecordsStored {
                 peer,
                 community,
@@ -1128,7 +1410,7 @@ impl Node {
                         let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
                         self.records_in_flight.insert(id, (peer, community));
                     }
-                    None => self.finish_outbound(peer, community),
+                    None => self.finish_outbound(peer, community, false),
                 }
             }
             Work::SyncStarted {
@@ -1168,6 +1450,9 @@ impl Node {
             } => match result {
                 Ok((step, report)) => {
                     self.after_ingest(peer, community, &report);
+                    if let Some(entry) = self.outbound.get_mut(&(peer, community)) {
+                        entry.received += report.touched.len();
+                    }
                     match step.send {
                         Some(frame) if !step.done => {
                             self.send_sync(peer, community, frame);
@@ -1179,7 +1464,7 @@ impl Node {
                             self.last_sync.insert(community, now_ms());
                             let stats = session.stats();
                             debug!(%peer, %community, rounds = stats.rounds(), bytes = stats.total_bytes(), "sync done");
-                            self.finish_outbound(peer, community);
+                            self.finish_outbound(peer, community, true);
                         }
                     }
                 }
@@ -1187,7 +1472,7 @@ impl Node {
                     warn!(%peer, %community, %reason, "sync failed");
                     // A removal is no fault of the peer's; a bad frame is.
                     self.strike_if(peer, reason != NO_LONGER_A_MEMBER, "invalid sync frame");
-                    self.finish_outbound(peer, community);
+                    self.finish_outbound(peer, community, false);
                 }
             },
             Work::SyncAnswered {

@@ -2,11 +2,13 @@
 //! frames travel as bytes (postcard, defined in `maillage-crdt` and
 //! `maillage-protocol`); this file only wraps them for the libp2p codec.
 
+use maillage_crdt::sign::Sig;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-/// `/maillage/records/1`: identities and memberships.
-pub const RECORDS_PROTOCOL: &str = "/maillage/records/1";
+/// `/maillage/records/2`: identities and memberships, joins and device
+/// links (version 2: refusals carry a [`Refusal`]).
+pub const RECORDS_PROTOCOL: &str = "/maillage/records/2";
 /// The sync protocol id comes from `maillage-protocol`.
 pub const SYNC_PROTOCOL: &str = maillage_protocol::sync::PROTOCOL;
 
@@ -28,6 +30,20 @@ pub enum RecordsRequest {
     /// `Community` showed the two sets differ: records travel both ways
     /// before any document does.
     Push { community: [u8; 32], records: Vec<ByteBuf> },
+    /// A newcomer presents its join record (with its own device records) to
+    /// a member's node, online, and waits to be admitted or told why not.
+    Join { records: Vec<ByteBuf> },
+    /// A new machine asks a household's first device for a certificate.
+    /// `proof` is the link key's signature over
+    /// `maillage_protocol::link::link_proof_digest(household, the asker's
+    /// device)`, `consent` the asker's device key's over
+    /// `maillage_crdt::registry::device_consent_digest`.
+    Link {
+        household: [u8; 32],
+        proof: Sig,
+        consent: Sig,
+        label: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,8 +58,52 @@ pub enum RecordsResponse {
     Unchanged,
     /// A push was stored.
     Stored,
-    /// Not a member (or unknown): nothing about the community is given.
-    Refused,
+    /// Nothing is given, and this is why.
+    Refused {
+        reason: Refusal,
+    },
+    /// The join was stored: the community's records, the newcomer's among them.
+    Admitted {
+        records: Vec<ByteBuf>,
+    },
+    /// The device was certified: the household's own records (the new
+    /// certificate among them), the records of its communities, and its
+    /// profile's signed changes (postcard), so the new device can name its
+    /// household before any sync.
+    Linked {
+        records: Vec<ByteBuf>,
+        profile: Vec<ByteBuf>,
+    },
+}
+
+/// Why a node refuses a records request. A newer peer may know more reasons
+/// than this list: the protocol version says which list it speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The asker's household is not a member of the community (or the
+    /// community is unknown): nothing about it is given.
+    #[error("not a member of the community")]
+    NotAMember,
+    /// The node asked to admit someone is not a member itself.
+    #[error("the node asked is not a member of the community")]
+    AnswererNotAMember,
+    #[error("the invitation has expired")]
+    InviteExpired,
+    #[error("the invitation has already been used as many times as allowed")]
+    InviteUsedUp,
+    #[error("the invitation or the join record is forged")]
+    InviteForged,
+    #[error("the household that made the invitation was removed from the community")]
+    InviterRemoved,
+    #[error("the household that made the invitation is not a steward of the community")]
+    InviterNotSteward,
+    #[error("the joining household was removed from the community")]
+    Removed,
+    #[error("no such device link is waiting (wrong, already used, or made on another device)")]
+    LinkUnknown,
+    #[error("the device link code has expired")]
+    LinkExpired,
 }
 
 /// One sync frame, for the session of `community`.

@@ -8,7 +8,16 @@ use axum::routing::get;
 
 use super::WebState;
 
-const STYLE: &str = include_str!("static/maillage.css");
+/// One stylesheet for the whole page (one request), kept in one file per
+/// page in the source.
+const STYLE: &str = concat!(
+    include_str!("static/maillage.css"),
+    include_str!("static/offers.css"),
+    include_str!("static/agenda.css"),
+    include_str!("static/exchanges.css"),
+    include_str!("static/community.css"),
+    include_str!("static/indicators.css"),
+);
 const SCRIPT: &str = include_str!("static/maillage.js");
 
 pub fn routes() -> Router<WebState> {

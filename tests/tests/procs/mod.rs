@@ -52,6 +52,27 @@ impl Proc {
         command
     }
 
+    /// Starts a command and leaves it running, its stdout and stderr piped
+    /// (for commands that print, then wait).
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Listens on loopback only, without mDNS, resyncing every 2 s: tests
+    /// running side by side on this machine must not find each other.
+    pub fn loopback_only(&self) {
+        std::fs::create_dir_all(&self.home).unwrap();
+        std::fs::write(
+            self.home.join("node.toml"),
+            "listen = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\nresync_seconds = 2\n",
+        )
+        .unwrap();
+    }
+
     /// Runs a command to completion (with a timeout) and returns its output.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut child = self

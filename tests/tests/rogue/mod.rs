@@ -220,7 +220,9 @@ async fn run(mut swarm: Swarm<RogueBehaviour>, mut commands: mpsc::Receiver<Comm
                         request_response::Message::Request { request, channel, .. } => {
                             let response = match request {
                                 RecordsRequest::Hello { .. } => RecordsResponse::Hello { records: records.clone() },
-                                RecordsRequest::Community { .. } | RecordsRequest::Push { .. } => RecordsResponse::Refused,
+                                _ => RecordsResponse::Refused {
+                                    reason: maillage_node::net::wire::Refusal::NotAMember,
+                                },
                             };
                             let _ = swarm.behaviour_mut().records.send_response(channel, response);
                         }

@@ -1,1 +1,90 @@
 # en — community strings of the web page (see node/src/web/).
+
+community-page-title = Community “{ $name }”
+community-page-unit = Exchange unit
+community-page-soft-limit = Balance warning threshold
+community-page-hard-limit = Credit limit
+community-page-soft-limit-value = a warning when a balance goes below −{ $amount } { $unit }
+community-page-hard-limit-value = no balance may go below −{ $amount } { $unit }
+community-page-limit-none = no limit
+community-page-founded = Founded
+community-page-founded-value = by { $name }, on { $date }
+community-page-your-role = Your role
+community-page-role-steward = steward: you can invite and remove households
+community-page-role-member = member
+community-page-other-communities = Your household belongs to { $count } communities; this page shows the active one. To switch, type: maillage community use NAME
+community-page-none-title = Community
+community-page-none = Your household is not in a community yet. To create one, type for example:
+community-page-none-example = The Granges
+community-page-none-join = To join a neighbour’s, type the invite code they gave you:
+
+community-page-members = Members
+community-page-members-count = Member households: { $count }
+community-page-members-caption = The community’s member households
+community-page-household = Household
+community-page-place = Place
+community-page-joined = Member since
+community-page-role = Role
+community-page-action = Action
+community-page-you = you
+community-page-remove = Remove
+community-page-remove-confirm = Remove “{ $name }” from the community? This household will no longer receive anything from the community.
+
+community-page-devices = Your household’s devices
+community-page-devices-explain = The machines that act for your household. A revoked device can no longer sign anything.
+community-page-devices-caption = Your household’s devices
+community-page-device = Device
+community-page-device-id = Id
+community-page-device-since = Added on
+community-page-device-state = State
+community-page-device-active = active
+community-page-device-revoked = revoked on { $date }
+community-page-this-device = this machine
+community-page-devices-how = To add a machine to your household, type on this one:
+
+community-page-network = Network
+community-page-network-silent = Your node’s network part is not answering right now. Reload the page in a moment.
+community-page-peers-count = Connected neighbours: { $count }
+community-page-peers-none = No neighbour is connected right now. Your node will find them as soon as they are on the same network, or through a relay.
+community-page-peers-caption = The nodes connected to yours
+community-page-address = Address
+community-page-transport = Transport
+community-page-last-sync = Last synchronisation
+community-page-never = never
+community-page-own-node = Your node on the network
+community-page-peer-id = Peer id:
+community-page-listening = It listens on these addresses:
+
+community-page-relays = Relays
+community-page-relays-explain = A relay is a node that is always on, at the village hall for instance: it passes news between households that are never connected at the same time.
+community-page-relays-none = No relay is configured. To add one, write its address in your household’s node.toml file, then restart maillage node:
+community-page-relays-configured = Your node connects to these relays when it starts (node.toml file):
+community-page-relays-unreadable = The node.toml file could not be read: { $reason }
+community-page-known-nodes = Members’ nodes met before
+community-page-known-nodes-none = Your node has not met any member’s node yet.
+community-page-known-nodes-explain = Your node calls them again by itself when the connection drops.
+
+community-page-invite = Invite a household
+community-page-invite-explain = Make an invite code, then print it or show its QR code to the household you invite.
+community-page-uses = Number of households that may use this code
+community-page-uses-hint = One code per household is safest.
+community-page-uses-invalid = Enter a whole number, at least 1.
+community-page-days = Valid for (days)
+community-page-days-hint = Between 1 and { $max } days.
+community-page-days-invalid = Enter a whole number of days, between 1 and { $max }.
+community-page-invite-submit = Make the invitation
+community-page-invite-stewards-only = Only a steward can invite a new household. Ask: { $names }.
+
+community-page-invitation-title = Invitation to join “{ $name }”
+community-page-invitation-meta = Invitation from { $inviter }, for { $uses } household(s), valid until { $date }.
+community-page-invitation-expired = This invitation has expired: make a new one.
+community-page-invitation-how = To join the community
+community-page-invitation-install = Install maillage on your computer.
+community-page-invitation-type = Open a terminal and type this command, code included:
+community-page-invitation-scan = Or scan this QR code with a phone to copy the code:
+community-page-invitation-online = Your computer contacts { $inviter }’s to enter the community. Without a network you join anyway: everything syncs the first time you meet a member.
+community-page-invitation-no-qr = This code is too long for a QR code: copy it or send it by message.
+community-page-invitation-secret = Give this code only to the households you invite: while it is valid, it is all it takes to enter the community.
+community-page-invitation-print = Print this page (Ctrl+P) to hand it to your neighbour.
+community-page-qr-label = QR code of the invitation to join “{ $name }”
+community-page-back = Back to the Community page

@@ -1,1 +1,63 @@
 # en — indicators strings of the web page (see node/src/web/).
+
+indicators-title = Indicators of “{ $name }”
+indicators-intro = Computed by your node from what the community has shared with it: what circulates, what the village has and what it lacks.
+indicators-none-title = Indicators
+indicators-none = Your household is not in a community yet: there is nothing to count. Create one or join a neighbour’s from the Community page.
+indicators-key-figures = At a glance
+indicators-members = member households
+indicators-active = households active in the last 90 days
+indicators-fulfilled-share = of requests fulfilled
+indicators-events = events
+indicators-attendance = announced attendances
+indicators-show-numbers = Show the numbers
+indicators-category = Category
+indicators-no-category = no category
+indicators-number = Number
+
+indicators-items = Offers and requests
+indicators-offers-caption = Open offers by category
+indicators-offers-summary = Open offers by category: { $list }.
+indicators-offers-count = Open offers
+indicators-offers-none = No open offer yet.
+indicators-requests-caption = Open requests by category
+indicators-requests-summary = Open requests by category: { $list }.
+indicators-requests-count = Open requests
+indicators-requests-none = No open request yet.
+indicators-requests = Requests
+indicators-fulfilled-caption = Requests fulfilled
+indicators-fulfilled-sentence = { $done } request(s) fulfilled out of { $total } ({ $percent } %)
+indicators-fulfilled-done = fulfilled
+indicators-fulfilled-total = in all (withdrawn excluded)
+indicators-fulfilled-none = No request yet.
+
+indicators-has-lacks = What the village has, what it lacks
+indicators-has = What the village has
+indicators-has-none = No open offer yet.
+indicators-has-count = { $count } open offer(s)
+indicators-lacks = What it lacks
+indicators-lacks-none = Nothing: every open request has at least one offer in its category.
+indicators-lacks-explain = Households ask, nobody offers yet in these categories:
+indicators-lacks-count = { $count } open request(s), no offer
+
+indicators-exchanges = Exchanges
+indicators-exchanges-caption = Confirmed exchanges per month
+indicators-exchanges-summary = Confirmed exchanges per month over the last twelve months, { $total } in all: { $list }.
+indicators-exchanges-count = Confirmed exchanges
+indicators-exchanges-none = No confirmed exchange yet.
+indicators-volume-caption = Amount exchanged per month, in { $unit }
+indicators-volume-summary = Amount exchanged per month over the last twelve months, { $total } { $unit } in all: { $list }.
+indicators-volume-count = Amount ({ $unit })
+indicators-month = Month
+indicators-month-1 = Jan
+indicators-month-2 = Feb
+indicators-month-3 = Mar
+indicators-month-4 = Apr
+indicators-month-5 = May
+indicators-month-6 = Jun
+indicators-month-7 = Jul
+indicators-month-8 = Aug
+indicators-month-9 = Sep
+indicators-month-10 = Oct
+indicators-month-11 = Nov
+indicators-month-12 = Dec

@@ -1,1 +1,90 @@
 # fr — community strings of the web page (see node/src/web/).
+
+community-page-title = Communauté « { $name } »
+community-page-unit = Unité d’échange
+community-page-soft-limit = Seuil d’alerte du solde
+community-page-hard-limit = Limite de crédit
+community-page-soft-limit-value = alerte quand un solde descend sous −{ $amount } { $unit }
+community-page-hard-limit-value = un solde ne peut pas descendre sous −{ $amount } { $unit }
+community-page-limit-none = aucune limite
+community-page-founded = Fondée
+community-page-founded-value = par { $name }, le { $date }
+community-page-your-role = Votre rôle
+community-page-role-steward = intendant·e : vous pouvez inviter et retirer des foyers
+community-page-role-member = membre
+community-page-other-communities = Votre foyer fait partie de { $count } communautés ; cette page montre la communauté active. Pour en changer, tapez : maillage community use NOM
+community-page-none-title = Communauté
+community-page-none = Votre foyer ne fait partie d’aucune communauté pour l’instant. Pour en créer une, tapez par exemple :
+community-page-none-example = Les Granges
+community-page-none-join = Pour rejoindre celle d’un voisin, tapez le code d’invitation qu’il vous a donné :
+
+community-page-members = Membres
+community-page-members-count = Foyers membres : { $count }
+community-page-members-caption = Les foyers membres de la communauté
+community-page-household = Foyer
+community-page-place = Lieu
+community-page-joined = Membre depuis
+community-page-role = Rôle
+community-page-action = Action
+community-page-you = vous
+community-page-remove = Retirer
+community-page-remove-confirm = Retirer « { $name } » de la communauté ? Ce foyer ne recevra plus rien de la communauté.
+
+community-page-devices = Appareils de votre foyer
+community-page-devices-explain = Les machines qui agissent au nom de votre foyer. Un appareil révoqué ne peut plus rien signer.
+community-page-devices-caption = Les appareils de votre foyer
+community-page-device = Appareil
+community-page-device-id = Identifiant
+community-page-device-since = Ajouté le
+community-page-device-state = État
+community-page-device-active = actif
+community-page-device-revoked = révoqué le { $date }
+community-page-this-device = cette machine
+community-page-devices-how = Pour ajouter une machine à votre foyer, tapez sur celle-ci :
+
+community-page-network = Réseau
+community-page-network-silent = Le réseau de votre nœud ne répond pas pour l’instant. Rechargez la page dans un moment.
+community-page-peers-count = Voisins connectés : { $count }
+community-page-peers-none = Aucun voisin n’est connecté pour l’instant. Votre nœud les retrouvera dès qu’ils seront allumés sur le même réseau, ou par un relais.
+community-page-peers-caption = Les nœuds connectés au vôtre
+community-page-address = Adresse
+community-page-transport = Transport
+community-page-last-sync = Dernière synchronisation
+community-page-never = jamais
+community-page-own-node = Votre nœud sur le réseau
+community-page-peer-id = Identifiant de pair :
+community-page-listening = Il écoute sur ces adresses :
+
+community-page-relays = Relais
+community-page-relays-explain = Un relais est un nœud toujours allumé, par exemple à la mairie : il fait passer les nouvelles entre des foyers qui ne sont jamais connectés en même temps.
+community-page-relays-none = Aucun relais n’est configuré. Pour en ajouter un, écrivez son adresse dans le fichier node.toml de votre foyer, puis relancez maillage node :
+community-page-relays-configured = Votre nœud se connecte à ces relais au démarrage (fichier node.toml) :
+community-page-relays-unreadable = Le fichier node.toml n’a pas pu être lu : { $reason }
+community-page-known-nodes = Nœuds de membres déjà rencontrés
+community-page-known-nodes-none = Votre nœud n’a encore rencontré aucun nœud de membre.
+community-page-known-nodes-explain = Votre nœud les rappelle de lui-même quand la connexion se perd.
+
+community-page-invite = Inviter un foyer
+community-page-invite-explain = Créez un code d’invitation, puis imprimez-le ou montrez son QR code au foyer que vous invitez.
+community-page-uses = Nombre de foyers qui pourront utiliser ce code
+community-page-uses-hint = Un code par foyer est le plus sûr.
+community-page-uses-invalid = Indiquez un nombre entier, au moins 1.
+community-page-days = Valable pendant (en jours)
+community-page-days-hint = Entre 1 et { $max } jours.
+community-page-days-invalid = Indiquez un nombre entier de jours, entre 1 et { $max }.
+community-page-invite-submit = Créer l’invitation
+community-page-invite-stewards-only = Seul·e un·e intendant·e peut inviter un nouveau foyer. Demandez à : { $names }.
+
+community-page-invitation-title = Invitation à rejoindre « { $name } »
+community-page-invitation-meta = Invitation de { $inviter }, pour { $uses } foyer(s), valable jusqu’au { $date }.
+community-page-invitation-expired = Cette invitation a expiré : créez-en une nouvelle.
+community-page-invitation-how = Pour rejoindre la communauté
+community-page-invitation-install = Installez maillage sur votre ordinateur.
+community-page-invitation-type = Ouvrez un terminal et tapez cette commande, code compris :
+community-page-invitation-scan = Ou scannez ce QR code avec un téléphone pour copier le code :
+community-page-invitation-online = Votre ordinateur contacte celui de { $inviter } pour entrer dans la communauté. Sans réseau, vous la rejoignez quand même : tout se synchronisera à la première rencontre avec un membre.
+community-page-invitation-no-qr = Ce code est trop long pour un QR code : recopiez-le ou envoyez-le par message.
+community-page-invitation-secret = Ne donnez ce code qu’aux foyers que vous invitez : tant qu’il est valable, il suffit pour entrer dans la communauté.
+community-page-invitation-print = Imprimez cette page (Ctrl+P) pour la donner à votre voisin.
+community-page-qr-label = QR code de l’invitation à rejoindre « { $name } »
+community-page-back = Retour à la page Communauté

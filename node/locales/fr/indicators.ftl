@@ -1,1 +1,63 @@
 # fr — indicators strings of the web page (see node/src/web/).
+
+indicators-title = Indicateurs de « { $name } »
+indicators-intro = Calculés par votre nœud à partir de ce que la communauté a partagé avec lui : ce qui circule, ce que le village a et ce qui lui manque.
+indicators-none-title = Indicateurs
+indicators-none = Votre foyer ne fait partie d’aucune communauté pour l’instant : il n’y a rien à compter. Créez-en une ou rejoignez celle d’un voisin depuis la page Communauté.
+indicators-key-figures = En bref
+indicators-members = foyers membres
+indicators-active = foyers actifs ces 90 derniers jours
+indicators-fulfilled-share = des demandes satisfaites
+indicators-events = événements
+indicators-attendance = participations annoncées
+indicators-show-numbers = Voir les chiffres
+indicators-category = Catégorie
+indicators-no-category = sans catégorie
+indicators-number = Nombre
+
+indicators-items = Offres et demandes
+indicators-offers-caption = Offres ouvertes par catégorie
+indicators-offers-summary = Offres ouvertes par catégorie : { $list }.
+indicators-offers-count = Offres ouvertes
+indicators-offers-none = Aucune offre ouverte pour l’instant.
+indicators-requests-caption = Demandes ouvertes par catégorie
+indicators-requests-summary = Demandes ouvertes par catégorie : { $list }.
+indicators-requests-count = Demandes ouvertes
+indicators-requests-none = Aucune demande ouverte pour l’instant.
+indicators-requests = Demandes
+indicators-fulfilled-caption = Demandes satisfaites
+indicators-fulfilled-sentence = { $done } demande(s) satisfaite(s) sur { $total } ({ $percent } %)
+indicators-fulfilled-done = satisfaites
+indicators-fulfilled-total = en tout (hors retirées)
+indicators-fulfilled-none = Aucune demande pour l’instant.
+
+indicators-has-lacks = Ce que le village a, ce qui lui manque
+indicators-has = Ce que le village a
+indicators-has-none = Aucune offre ouverte pour l’instant.
+indicators-has-count = { $count } offre(s) ouverte(s)
+indicators-lacks = Ce qui lui manque
+indicators-lacks-none = Rien : chaque demande ouverte a au moins une offre dans sa catégorie.
+indicators-lacks-explain = Des foyers demandent, personne n’offre encore dans ces catégories :
+indicators-lacks-count = { $count } demande(s) ouverte(s), aucune offre
+
+indicators-exchanges = Échanges
+indicators-exchanges-caption = Échanges confirmés par mois
+indicators-exchanges-summary = Échanges confirmés par mois sur les douze derniers mois, { $total } en tout : { $list }.
+indicators-exchanges-count = Échanges confirmés
+indicators-exchanges-none = Aucun échange confirmé pour l’instant.
+indicators-volume-caption = Quantité échangée par mois, en { $unit }
+indicators-volume-summary = Quantité échangée par mois sur les douze derniers mois, { $total } { $unit } en tout : { $list }.
+indicators-volume-count = Quantité ({ $unit })
+indicators-month = Mois
+indicators-month-1 = janv.
+indicators-month-2 = févr.
+indicators-month-3 = mars
+indicators-month-4 = avr.
+indicators-month-5 = mai
+indicators-month-6 = juin
+indicators-month-7 = juil.
+indicators-month-8 = août
+indicators-month-9 = sept.
+indicators-month-10 = oct.
+indicators-month-11 = nov.
+indicators-month-12 = déc.

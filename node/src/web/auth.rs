@@ -176,7 +176,7 @@ pub async fn login(
     response
 }
 
-fn has_session(state: &WebState, headers: &HeaderMap) -> bool {
+pub(crate) fn has_session(state: &WebState, headers: &HeaderMap) -> bool {
     cookie(headers, SESSION_COOKIE)
         .is_some_and(|value| constant_time_eq(state.secrets().session.as_bytes(), value.as_bytes()))
 }

@@ -124,7 +124,13 @@ impl FromRequestParts<WebState> for Page {
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
         Ok(Page {
             lang: language(&parts.headers),
-            csrf: state.secrets().csrf().to_owned(),
+            // Only a browser with the session gets the token: the login and
+            // error pages shown to anyone else carry none.
+            csrf: if super::auth::has_session(state, &parts.headers) {
+                state.secrets().csrf().to_owned()
+            } else {
+                String::new()
+            },
             here: parts
                 .uri
                 .path_and_query()
@@ -195,6 +201,10 @@ pub fn document(page: &Page, title: &str, section: Section, main: Markup) -> Mar
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · maillage" }
+                @if !page.csrf.is_empty() {
+                    // For scripts that post (the same token as every form's field).
+                    meta name="csrf-token" content=(page.csrf);
+                }
                 link rel="stylesheet" href="/static/maillage.css";
                 script src="/static/maillage.js" defer {}
             }
@@ -295,6 +305,13 @@ pub fn error_summary(page: &Page, errors: &FieldErrors) -> Markup {
                 p { strong { (page.t("web-form-has-errors")) } }
                 @if let Some(general) = &errors.general {
                     p { (general) }
+                }
+                // Each field's error again, as a link to its input (the
+                // script prefixes each with the input's label).
+                ul {
+                    @for (field, message) in &errors.by_field {
+                        li { a href=(format!("#{field}")) data-field=(field) { (message) } }
+                    }
                 }
             }
         }

@@ -8,7 +8,13 @@
   // screen reader reads it and a keyboard user starts there.
   function focusErrors() {
     var summary = document.querySelector(".error-summary");
-    if (summary) summary.focus();
+    if (!summary) return;
+    summary.querySelectorAll("a[data-field]").forEach(function (link) {
+      var label = document.querySelector('label[for="' + link.getAttribute("data-field") + '"]');
+      var colon = document.documentElement.lang === "fr" ? " : " : ": ";
+      if (label) link.textContent = label.textContent.replace("*", "").trim() + colon + link.textContent;
+    });
+    summary.focus();
   }
 
   // Ask before destructive actions (delete, cancel): data-confirm="…".
@@ -52,11 +58,26 @@
       .catch(function () {});
   }
 
+  var source = null;
   function listen() {
-    if (!window.EventSource) return;
-    var source = new EventSource("/events");
+    if (!window.EventSource || source) return;
+    source = new EventSource("/events");
     source.addEventListener("changed", refresh);
   }
+
+  // A page kept in the back/forward cache keeps its stream open, and a
+  // browser opens at most six connections to one server: after six pages
+  // the next one would never load. Close the stream when the page is left;
+  // listen again (and catch up) if it is shown from the cache.
+  window.addEventListener("pagehide", function () {
+    if (source) source.close();
+    source = null;
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    listen();
+    refresh();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     focusErrors();

@@ -1,0 +1,449 @@
+//! The agenda page, as a villager's browser uses it: adding an event with
+//! the form (and being told what is wrong, next to the field), seeing it in
+//! the list and the month, answering it, downloading it for a calendar app,
+//! and subscribing a phone to the feed — which works with its key only.
+
+mod common;
+mod procs;
+mod webnode;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use webnode::{WebNode, text_of};
+
+/// The civil date `days` from today (UTC), as (year, month, day).
+/// Howard Hinnant's `civil_from_days`; the tests need no date library.
+fn date_in(days: i64) -> (i64, u32, u32) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs() as i64;
+    let z = now / 86_400 + days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// What a `datetime-local` input sends for `days` from today at `time`.
+fn local(days: i64, time: &str) -> String {
+    let (year, month, day) = date_in(days);
+    format!("{year:04}-{month:02}-{day:02}T{time}")
+}
+
+/// `YYYY-MM` of the day `days` from today.
+fn month_of(days: i64) -> String {
+    let (year, month, _) = date_in(days);
+    format!("{year:04}-{month:02}")
+}
+
+/// Posts the new-event form and returns the event's full id.
+fn create(node: &WebNode, fields: &[(&str, &str)]) -> String {
+    let answer = node.post("/agenda", fields).expect(303);
+    let location = answer.location.expect("a redirect to the event");
+    let id = location.strip_prefix("/agenda/").expect("/agenda/ID").to_owned();
+    assert_eq!(id.len(), 52, "the full id: {location}");
+    id
+}
+
+/// The part of `html` inside the first element opening with `start`.
+fn section<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("no {start} in:\n{html}"));
+    let rest = &html[from..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+/// A GET with the session that also returns the response's headers (the
+/// harness's answer keeps only the content type).
+fn get_with_headers(node: &WebNode, path: &str) -> (u16, Vec<(String, String)>, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let login = agent.get(&node.login_link).call().expect("the login link answers");
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let response = agent
+        .get(&format!("{}{path}", node.base))
+        .header("cookie", &cookie)
+        .call()
+        .expect("the page answers");
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    (
+        status,
+        headers,
+        response.into_body().read_to_string().expect("a text body"),
+    )
+}
+
+#[test]
+fn an_event_added_with_the_form_shows_in_the_list_and_in_its_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+
+    let form = node.get("/agenda/nouveau").expect(200);
+    for input in [
+        "name=\"title\"",
+        "name=\"description\"",
+        "name=\"place\"",
+        "name=\"repeat\"",
+        "name=\"repeat_count\"",
+        "name=\"repeat_until\"",
+    ] {
+        assert!(form.body.contains(input), "{input} in the form");
+    }
+    assert!(form.body.contains("name=\"start\" type=\"datetime-local\""));
+    assert!(form.body.contains("name=\"end\" type=\"datetime-local\""));
+
+    let start = local(20, "18:00");
+    let id = create(
+        &node,
+        &[
+            ("title", "Soirée jeux de société"),
+            ("description", "Apportez vos jeux !"),
+            ("place", "Salle des fêtes"),
+            ("start", &start),
+            ("end", &local(20, "22:30")),
+            ("repeat", "none"),
+        ],
+    );
+
+    let list = node.get("/agenda").expect(200).body;
+    let card = section(&list, &format!("<li class=\"card event\" data-id=\"{id}\""), "</li>");
+    assert!(
+        card.contains(&format!("<h2><a href=\"/agenda/{id}\">Soirée jeux de société</a></h2>")),
+        "{card}"
+    );
+    assert!(text_of(card).contains("Salle des fêtes"));
+    assert!(text_of(card).contains("18:00 – 22:30"), "{}", text_of(card));
+    assert!(list.contains("href=\"/agenda?vue=mois\""), "a link to the month view");
+    assert!(list.contains("href=\"/agenda/nouveau\""));
+
+    let month = node
+        .get(&format!("/agenda?vue=mois&mois={}", month_of(20)))
+        .expect(200)
+        .body;
+    let table = section(&month, "<table class=\"month\"", "</table>");
+    assert!(table.contains("<caption>"), "the month has a caption");
+    assert_eq!(table.matches("<th scope=\"col\"").count(), 7, "a header per weekday");
+    assert!(
+        table.contains(&format!("href=\"/agenda/{id}\"")),
+        "the event is on its day"
+    );
+    assert!(text_of(table).contains("18:00 Soirée jeux de société"));
+    assert!(month.contains("&amp;mois="), "previous and next month links");
+
+    let french = node.get_as(&format!("/agenda/{id}"), "fr").expect(200);
+    let text = text_of(&french.body);
+    assert!(text.contains("Soirée jeux de société") && text.contains("Apportez vos jeux !"));
+    assert!(text.contains("Organisé par Ferme des Tilleuls"), "{text}");
+}
+
+#[test]
+fn an_end_before_the_start_is_refused_next_to_the_end_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+
+    let refused = node
+        .post(
+            "/agenda",
+            &[
+                ("title", "Vide-grenier"),
+                ("place", "Place de l'église"),
+                ("start", &local(10, "14:00")),
+                ("end", &local(10, "09:00")),
+                ("repeat", "none"),
+            ],
+        )
+        .expect(422);
+    let end_field = section(&refused.body, "<label for=\"end\"", "</div>");
+    assert!(
+        end_field.contains("id=\"end-error\""),
+        "the error is by the end input: {end_field}"
+    );
+    assert!(end_field.contains("aria-invalid=\"true\""));
+    assert!(
+        text_of(end_field).contains("the end comes before the start"),
+        "{}",
+        text_of(end_field)
+    );
+    assert!(
+        refused.body.contains("value=\"Vide-grenier\""),
+        "what was typed is kept"
+    );
+    assert!(refused.body.contains("Place de l&#39;église") || refused.body.contains("Place de l'église"));
+
+    let untitled = node
+        .post("/agenda", &[("title", "  "), ("start", &local(10, "14:00"))])
+        .expect(422);
+    assert!(section(&untitled.body, "<label for=\"title\"", "</div>").contains("id=\"title-error\""));
+
+    let unreadable = node
+        .post("/agenda", &[("title", "Bal"), ("start", "le 14 juillet")])
+        .expect(422);
+    assert!(section(&unreadable.body, "<label for=\"start\"", "</div>").contains("id=\"start-error\""));
+
+    let events = node.proc.json(&["event", "list"]);
+    assert_eq!(events.as_array().unwrap().len(), 0, "nothing was written: {events}");
+}
+
+#[test]
+fn an_answer_for_three_people_is_counted_on_the_page_and_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+    let start = local(12, "19:00").replace('T', " ");
+    let added = node
+        .proc
+        .json(&["event", "add", "--title", "Repas partagé", "--start", &start]);
+    let id = added["id"].as_str().unwrap().to_owned();
+
+    let page = node.get(&format!("/agenda/{id}")).expect(200).body;
+    let form = section(
+        &page,
+        &format!("<form method=\"post\" action=\"/agenda/{id}/reponse\""),
+        "</form>",
+    );
+    for value in ["yes", "no", "maybe"] {
+        assert!(
+            form.contains(&format!("name=\"answer\" id=\"answer-{value}\" value=\"{value}\"")),
+            "{form}"
+        );
+    }
+    assert!(form.contains("name=\"people\""));
+    assert!(
+        !form.contains(" checked"),
+        "no answer is chosen for the villager: {form}"
+    );
+
+    let unanswered = node
+        .post(&format!("/agenda/{id}/reponse"), &[("people", "2")])
+        .expect(422);
+    assert!(
+        unanswered.body.contains("id=\"answer-error\""),
+        "asked to choose an answer"
+    );
+
+    let answered = node
+        .post(&format!("/agenda/{id}/reponse"), &[("answer", "yes"), ("people", "3")])
+        .expect(303);
+    assert_eq!(answered.location.as_deref(), Some(format!("/agenda/{id}").as_str()));
+
+    let page = node.get(&format!("/agenda/{id}")).expect(200).body;
+    let yes = section(&page, "<tr data-answer=\"yes\"", "</tr>");
+    assert!(yes.contains("<td class=\"number households\">1</td>"), "{yes}");
+    assert!(yes.contains("<td class=\"number people\">3</td>"), "{yes}");
+    assert!(
+        page.contains("id=\"answer-yes\" value=\"yes\" checked"),
+        "the form shows the answer given"
+    );
+
+    let shown = node.proc.json(&["event", "show", &id]);
+    assert_eq!(
+        shown["answers"],
+        serde_json::json!([["Ferme des Tilleuls", "yes", 3]]),
+        "{shown}"
+    );
+
+    // More than a household can bring is refused by the same rule as the CLI's.
+    let refused = node
+        .post(
+            &format!("/agenda/{id}/reponse"),
+            &[("answer", "maybe"), ("people", "80")],
+        )
+        .expect(422);
+    assert!(section(&refused.body, "<label for=\"people\"", "</div>").contains("id=\"people-error\""));
+    let shown = node.proc.json(&["event", "show", &id]);
+    assert_eq!(shown["answers"][0][2], 3, "the earlier answer stands");
+}
+
+#[test]
+fn an_event_downloads_as_a_calendar_file_with_its_title() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+    let id = create(
+        &node,
+        &[
+            ("title", "Atelier réparation de vélos"),
+            ("place", "Garage communal"),
+            ("start", &local(5, "10:00")),
+            ("end", &local(5, "12:00")),
+        ],
+    );
+    let page = node.get(&format!("/agenda/{id}")).expect(200).body;
+    assert!(page.contains(&format!("href=\"/agenda/{id}.ics\"")), "a download link");
+
+    let (status, headers, body) = get_with_headers(&node, &format!("/agenda/{id}.ics"));
+    assert_eq!(status, 200, "{body}");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default()
+    };
+    assert!(header("content-type").starts_with("text/calendar"));
+    assert!(header("content-disposition").starts_with("attachment"), "{headers:?}");
+    assert!(body.starts_with("BEGIN:VCALENDAR\r\n"), "{body}");
+    assert!(body.trim_end().ends_with("END:VCALENDAR"));
+    assert_eq!(body.matches("BEGIN:VEVENT").count(), 1);
+    assert!(body.contains("SUMMARY:Atelier réparation de vélos\r\n"), "{body}");
+    assert!(body.contains("LOCATION:Garage communal"));
+    assert!(body.contains(&format!("UID:{id}@maillage")));
+}
+
+#[test]
+fn the_calendar_feed_opens_with_its_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+    node.cli(&[
+        "event",
+        "add",
+        "--title",
+        "Marché de producteurs",
+        "--start",
+        &local(3, "08:00").replace('T', " "),
+    ]);
+    create(&node, &[("title", "Chorale"), ("start", &local(4, "20:00"))]);
+
+    let page = node.get("/agenda").expect(200).body;
+    let feed = section(&page, "id=\"feed-url\"", "</p>");
+    let url = &feed[feed.find("http://").expect("the feed's address")..];
+    let url = &url[..url.find('<').unwrap()];
+    let prefix = format!("{}/agenda.ics?cle=", node.base);
+    assert!(url.starts_with(&prefix), "{url}");
+    let path = url.trim_start_matches(&node.base);
+
+    // A phone has no session cookie: the key alone opens the feed.
+    let calendar = node.get_anonymous(path).expect(200);
+    assert!(calendar.content_type.starts_with("text/calendar"));
+    assert!(calendar.body.starts_with("BEGIN:VCALENDAR"));
+    assert!(calendar.body.contains("SUMMARY:Marché de producteurs"));
+    assert!(calendar.body.contains("SUMMARY:Chorale"));
+    assert!(calendar.body.contains("X-WR-CALNAME:Les Granges"));
+
+    let without = node.get_anonymous("/agenda.ics").expect(404);
+    assert!(!without.body.contains("BEGIN:VCALENDAR"));
+    let wrong = node
+        .get_anonymous("/agenda.ics?cle=0123456789abcdef0123456789abcdef")
+        .expect(403);
+    assert!(!wrong.body.contains("VEVENT"));
+    // The session does not replace the key.
+    let session_only = node.get("/agenda.ics").expect(404);
+    assert!(!session_only.body.contains("VEVENT"));
+}
+
+#[test]
+fn a_weekly_event_shows_its_next_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+    let id = create(
+        &node,
+        &[
+            ("title", "Yoga au lavoir"),
+            ("start", &local(2, "09:30")),
+            ("end", &local(2, "10:30")),
+            ("repeat", "weekly"),
+            ("repeat_count", "5"),
+        ],
+    );
+    let shown = node.proc.json(&["event", "show", &id]);
+    assert_eq!(shown["event"]["repeat"], "FREQ=WEEKLY;COUNT=5");
+
+    let page = node.get(&format!("/agenda/{id}")).expect(200).body;
+    let dates = section(&page, "<ol class=\"dates\"", "</ol>");
+    assert_eq!(dates.matches("<li>").count(), 5, "five dates: {dates}");
+    assert!(
+        text_of(&page).contains("Every week, 5 times in all"),
+        "{}",
+        text_of(&page)
+    );
+    for week in 0..5 {
+        let (year, month, day) = date_in(2 + 7 * week);
+        assert!(
+            dates.contains(&format!("{year:04}-{month:02}-{day:02} 09:30")),
+            "week {week} in {dates}"
+        );
+    }
+
+    let list = node.get("/agenda").expect(200).body;
+    let card = section(&list, &format!("data-id=\"{id}\""), "</li>");
+    assert!(
+        card.matches("<time").count() >= 4,
+        "the card shows the next dates: {card}"
+    );
+
+    // Over two months, the month views show it on each of its days.
+    let mut days_shown = 0;
+    let mut months = vec![month_of(2), month_of(30)];
+    months.dedup();
+    for month in months {
+        let body = node.get(&format!("/agenda?vue=mois&mois={month}")).expect(200).body;
+        days_shown += section(&body, "<table class=\"month\"", "</table>")
+            .matches(&format!("href=\"/agenda/{id}\""))
+            .count();
+    }
+    assert_eq!(days_shown, 5);
+}
+
+#[test]
+fn an_event_added_on_the_command_line_appears_and_its_organiser_can_cancel_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+    let empty = node.get("/agenda").expect(200).body;
+    assert!(!empty.contains("class=\"card event\""));
+
+    let start = local(7, "15:00").replace('T', " ");
+    let added = node.proc.json(&[
+        "event",
+        "add",
+        "--title",
+        "Nettoyage du ruisseau",
+        "--start",
+        &start,
+        "--place",
+        "Pont de la Roche",
+    ]);
+    let id = added["id"].as_str().unwrap().to_owned();
+    let list = node.get("/agenda").expect(200).body;
+    assert!(list.contains(&format!("data-id=\"{id}\"")), "the CLI's event is listed");
+    assert!(text_of(&list).contains("Nettoyage du ruisseau"));
+
+    let page = node.get(&format!("/agenda/{id}")).expect(200).body;
+    let cancel = section(&page, &format!("action=\"/agenda/{id}/annuler\""), "</form>");
+    assert!(
+        cancel.contains("data-confirm="),
+        "the page asks before cancelling: {cancel}"
+    );
+
+    let cancelled = node.post(&format!("/agenda/{id}/annuler"), &[]).expect(303);
+    assert_eq!(cancelled.location.as_deref(), Some(format!("/agenda/{id}").as_str()));
+    assert_eq!(node.proc.json(&["event", "show", &id])["event"]["cancelled"], true);
+    let page = node.get(&format!("/agenda/{id}")).expect(200).body;
+    assert!(text_of(&page).contains("This event is cancelled."));
+    assert!(!page.contains("/annuler\""), "no second cancel button");
+    let list = node.get("/agenda").expect(200).body;
+    assert!(
+        text_of(section(&list, &format!("data-id=\"{id}\""), "</li>")).contains("Cancelled"),
+        "still listed, said cancelled in words"
+    );
+
+    let unknown = node.get("/agenda/ZZZZZZZZ").expect(404);
+    assert!(unknown.content_type.starts_with("text/html"));
+}

@@ -12,7 +12,9 @@
 //! - `heads`: `headers-1` then `heads-1`; `has_changes`: `known-1`;
 //! - `changes_since`: the one call that loads a document, once, to let
 //!   automerge pick the changes the peer lacks; their signatures come back
-//!   from the snapshot's list or the change rows.
+//!   from the snapshot's list or the change rows. A peer that lacks the
+//!   whole document (a new member) gets its rows as stored, without loading
+//!   it, unless it was compacted.
 //!
 //! What a session receives is not checked here: the node hands
 //! [`maillage_protocol::sync::Step::received`] to [`Store::ingest`], which

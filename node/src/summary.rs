@@ -35,6 +35,15 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(document: &mut Document) -> Summary {
+        let latest = document.changes().iter().map(|c| c.timestamp()).max().unwrap_or(0);
+        Summary::with_latest_change(document, latest)
+    }
+
+    /// [`Summary::of`] when the caller knows the time (seconds) of the
+    /// document's latest change, as the store does for a document it has
+    /// just built from its changes: listing every change costs more than
+    /// summarising the body.
+    pub fn with_latest_change(document: &mut Document, latest_change_secs: i64) -> Summary {
         let header = document.header().clone();
         let mut summary = Summary {
             id: document.id(),
@@ -155,8 +164,7 @@ impl Summary {
         // they are at least the ones the signatures cover. Clamping keeps a
         // writer from pinning an item to the top of every listing with a
         // date in the far future.
-        let latest = document.changes().iter().map(|c| c.timestamp()).max().unwrap_or(0);
-        let latest_ms = latest.saturating_mul(1000).saturating_add(999);
+        let latest_ms = latest_change_secs.saturating_mul(1000).saturating_add(999);
         summary.updated_at = summary.updated_at.clamp(0, latest_ms);
         summary
     }

@@ -259,3 +259,162 @@ fn forged_and_oversized_input_writes_nothing() {
     }
     assert_eq!(accepted, 40, "40 small edits stay far under the document limit");
 }
+
+/// Everything a store holds that a user or a peer can see: each document's
+/// heads, summary and signed changes.
+fn visible_state(store: &Store, community: &CommunityId) -> Vec<(maillage_crdt::DocId, String, Vec<Vec<u8>>, String)> {
+    let mut items = store.sync_items(community).unwrap();
+    items.sort();
+    items
+        .into_iter()
+        .map(|(id, heads)| {
+            let summary = store.summary(&id).unwrap().unwrap();
+            let mut changes: Vec<Vec<u8>> = store
+                .changes_since(&id, &[])
+                .unwrap()
+                .into_iter()
+                .map(|signed| signed.encode())
+                .collect();
+            changes.sort();
+            (id, format!("{heads:?}"), changes, format!("{summary:?}"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_large_batch_stores_exactly_what_one_change_at_a_time_stores() {
+    let f = fixture();
+    let owner = f.root.household_id();
+    let mut batch: Vec<(DocHeader, Vec<SignedChange>)> = Vec::new();
+    // 150 new offers of one change each: enough for the store to build them
+    // on several threads.
+    for index in 0..150u32 {
+        let mut nonce = [0; 16];
+        nonce[..4].copy_from_slice(&index.to_le_bytes());
+        let header = DocHeader::item(DocKind::Offer, owner, f.community, 5, nonce);
+        let mut document = Document::new(header.clone());
+        let at = 1000 + i64::from(index) * 1000;
+        let change = document
+            .write(
+                &offer(&format!("Offre {index}"), "outils", at),
+                &writer(&f.devices[0], 1, at),
+            )
+            .unwrap()
+            .unwrap();
+        batch.push((header, vec![change]));
+    }
+    // One offer edited past the compaction threshold, listed twice, with a
+    // change repeated and a forged one; another whose second change comes
+    // before its first (refused: its dependency is not there yet).
+    let edited = |nonce: u8, count: i64, device: &SecretKey| {
+        let header = DocHeader::item(DocKind::Offer, owner, f.community, 5, [nonce; 16]);
+        let mut document = Document::new(header.clone());
+        let edits: Vec<SignedChange> = (0..count)
+            .map(|edit| {
+                let body = offer(&format!("Pommes, lot {edit}"), "alimentation", 1000 + edit);
+                document
+                    .write(&body, &writer(device, nonce, 1000 + edit * 1000))
+                    .unwrap()
+                    .unwrap()
+            })
+            .collect();
+        (header, edits)
+    };
+    let (header, edits) = edited(9, COMPACT_AFTER as i64 + 4, &f.devices[1]);
+    let mut forged = edits[5].clone();
+    forged.signature.0[3] ^= 1;
+    let (first, rest) = edits.split_at(10);
+    batch.push((header.clone(), first.to_vec()));
+    batch.push((header, [rest.to_vec(), vec![rest[2].clone(), forged]].concat()));
+    let (header, mut edits) = edited(8, 2, &f.devices[0]);
+    edits.swap(0, 1);
+    batch.push((header, edits));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut at_once = Store::open(&dir.path().join("batch.redb")).unwrap();
+    at_once.ingest(f.records.clone(), vec![]).unwrap();
+    let report = at_once.ingest(vec![], batch.clone()).unwrap();
+
+    let mut one_by_one = Store::open(&dir.path().join("single.redb")).unwrap();
+    one_by_one.ingest(f.records.clone(), vec![]).unwrap();
+    let (mut applied, mut duplicates, mut rejected) = (0, 0, Vec::new());
+    for (header, changes) in batch {
+        for change in changes {
+            let single = one_by_one.ingest(vec![], vec![(header.clone(), vec![change])]).unwrap();
+            applied += single.applied;
+            duplicates += single.duplicates;
+            rejected.extend(single.rejected.into_iter().map(|(_, why)| why));
+        }
+    }
+
+    assert_eq!(report.applied, 150 + COMPACT_AFTER as usize + 4 + 1);
+    assert_eq!(report.duplicates, 1);
+    assert_eq!((report.applied, report.duplicates), (applied, duplicates));
+    let mut batch_rejected: Vec<String> = report.rejected.iter().map(|(_, why)| format!("{why:?}")).collect();
+    let mut single_rejected: Vec<String> = rejected.iter().map(|why| format!("{why:?}")).collect();
+    batch_rejected.sort();
+    single_rejected.sort();
+    assert_eq!(batch_rejected, single_rejected);
+    assert!(batch_rejected.iter().any(|why| why.contains("BadSignature")));
+    assert!(batch_rejected.iter().any(|why| why.contains("MissingDependencies")));
+    assert_eq!(
+        visible_state(&at_once, &f.community),
+        visible_state(&one_by_one, &f.community)
+    );
+    assert_eq!(at_once.list(&Query::default()).unwrap().len(), 152);
+}
+
+#[test]
+fn a_document_arriving_whole_past_the_threshold_is_stored_compacted() {
+    let f = fixture();
+    let header = DocHeader::item(DocKind::Offer, f.root.household_id(), f.community, 5, [4; 16]);
+    let mut document = Document::new(header.clone());
+    let edits = COMPACT_AFTER as i64 + 6;
+    let changes: Vec<SignedChange> = (0..edits)
+        .map(|edit| {
+            let body = offer(&format!("Bois, stère {edit}"), "jardin", 1000 + edit);
+            document
+                .write(&body, &writer(&f.devices[0], 1, 1000 + edit * 1000))
+                .unwrap()
+                .unwrap()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.redb")).unwrap();
+    store.ingest(f.records.clone(), vec![]).unwrap();
+    let report = store.ingest(vec![], vec![(header.clone(), changes.clone())]).unwrap();
+    assert_eq!(report.applied as i64, edits);
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.snapshots, stats.change_rows), (1, 0), "{stats:?}");
+
+    // Every change goes back out with its signature, and a new edit lands on top.
+    let mut sent = store.changes_since(&header.id(), &[]).unwrap();
+    let mut expected = changes;
+    sent.sort_by_key(SignedChange::encode);
+    expected.sort_by_key(SignedChange::encode);
+    assert_eq!(sent, expected);
+    let next = document
+        .write(
+            &offer("Bois, dernier stère", "jardin", 99_000),
+            &writer(&f.devices[0], 1, 99_000),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .ingest(vec![], vec![(header.clone(), vec![next])])
+            .unwrap()
+            .applied,
+        1
+    );
+    assert_eq!(
+        store
+            .load(&header.id())
+            .unwrap()
+            .unwrap()
+            .read::<Offer>()
+            .unwrap()
+            .title,
+        "Bois, dernier stère"
+    );
+}

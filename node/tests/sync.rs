@@ -822,3 +822,64 @@ fn changes_since_reads_compacted_documents_with_their_signatures() {
     assert_eq!(outcome.initiator_got.applied, edits - 20);
     assert_converged(&[&a.store, &b.store], &v.community);
 }
+
+#[test]
+fn a_new_member_gets_everything_in_one_round_trip_and_still_refuses_forgeries() {
+    let v = village();
+    let dir = tempfile::tempdir().unwrap();
+    let b = Node::open(dir.path(), "b", &v, &v.b_device, 2);
+    let mut newcomer = Node::open(dir.path(), "new", &v, &v.a_devices[1], 3);
+    // Changes of an offer B never stored, to re-target onto what it sends.
+    let mut elsewhere = Document::new(offer_header(&v.b, v.community, 90));
+    let loot = (0..8)
+        .map(|i| {
+            let writer = Writer {
+                device: &v.b_device,
+                actor: ActorId::from([0x40 + i; 16].as_slice()),
+                now_ms: T0 + i64::from(i),
+            };
+            elsewhere
+                .write(&offer(&format!("Bêche {i}"), T0 + i64::from(i)), &writer)
+                .unwrap()
+                .unwrap()
+        })
+        .collect();
+    let mut hostile = Hostile {
+        node: b,
+        loot,
+        stranger: key(99),
+        impersonated: v.a_devices[0].device_id(),
+        forged: Cell::new(0),
+        forged_hashes: Default::default(),
+    };
+    let hb = v.b.household_id();
+    for i in 1..=3 {
+        hostile.node.write_offer(
+            &offer_header(&v.b, v.community, i),
+            &offer(&format!("Râteau {i}"), T0 + 100 * i as i64),
+        );
+    }
+    hostile.node.write_offer(
+        &offer_header(&v.b, v.community, 1),
+        &offer("Râteau 1 (prêté)", T0 + 1000),
+    );
+    hostile.node.write_profile(hb, &profile("Les Bernard", T0 + 2000));
+
+    let outcome = sync(&mut newcomer, &mut hostile, v.community);
+    print("new member from a hostile peer", &outcome);
+    // The newcomer said it holds nothing: no reconciliation, no item ids,
+    // everything in the first answer.
+    assert_eq!(outcome.initiator.rounds(), 1, "{:?}", outcome.initiator);
+    let got = &outcome.initiator_got;
+    let sent_docs = hostile.forged.get();
+    assert_eq!(sent_docs, 4, "three offers and a profile went out, each with forgeries");
+    assert_eq!(got.rejected.len(), 3 * sent_docs, "{:?}", got.rejected);
+    assert_eq!(got.applied, 5, "every honest change was stored");
+    for (doc, hash) in hostile.forged_hashes.borrow().iter() {
+        assert!(
+            !newcomer.store.has_changes(doc, &[*hash]).unwrap(),
+            "a forged change was stored"
+        );
+    }
+    assert_converged(&[&newcomer.store, &hostile.node.store], &v.community);
+}

@@ -206,6 +206,8 @@ pub fn document(page: &Page, title: &str, section: Section, main: Markup) -> Mar
                     meta name="csrf-token" content=(page.csrf);
                 }
                 link rel="stylesheet" href="/static/maillage.css";
+                // No icon: without this line every page also asks for /favicon.ico.
+                link rel="icon" href="data:,";
                 script src="/static/maillage.js" defer {}
             }
             body {

@@ -1,4 +1,4 @@
-//! The sync protocol (`/maillage/sync/1`): how two nodes bring one
+//! The sync protocol (`/maillage/sync/2`): how two nodes bring one
 //! community's documents to the same state, sans I/O.
 //!
 //! # What and why
@@ -28,6 +28,16 @@
 //!    ([`DocPart::send_yours`]) and then answers exactly, using the
 //!    dependencies of what it received. Changes go out as our signed
 //!    envelopes, many documents per message.
+//! 3. **A new member** (an initiator holding nothing of the community) says
+//!    so in its [`Open`]; the responder then skips reconciliation and sends
+//!    every document at once: no item ids travel, one round trip per 4 MiB.
+//!
+//! Frames holding more than a few hundred bytes are compressed with zstd
+//! (automerge changes travel in their canonical, uncompressed form, and a
+//! batch of them compresses about 3.4 times); the inflated message is
+//! bounded like the frame ([`MAX_MESSAGE_BYTES`]), so a decompression bomb
+//! is refused before it costs memory. What the receiver can derive is left
+//! out: a document's id when its header travels, each change's document id.
 //!
 //! The protocol never verifies signatures or authorship: every received
 //! change is handed to the node ([`Step::received`]), whose store passes it
@@ -42,7 +52,9 @@
 //!
 //! ```text
 //! initiator (I)                                          responder (R)
-//!   Open { community, set digest, negentropy }  ───────►  digest equal? → Response { done }
+//!   Open { community, set digest, negentropy,
+//!          empty (I holds nothing) }            ───────►  digest equal? → Response { done }
+//!                                                         empty? → Response { parts: everything }
 //!                                               ◄───────  Response { negentropy }
 //!   Request { negentropy }                      ───────►  (about log16(N) round trips,
 //!                                               ◄───────   each carrying O(d) ids/fingerprints)
@@ -89,15 +101,21 @@ pub use session::{Role, Session, Step, SyncStats};
 
 /// The libp2p protocol id. A future incompatible version gets a new id (and
 /// a new [`WIRE_VERSION`]), so old and new nodes refuse each other cleanly.
-pub const PROTOCOL: &str = "/maillage/sync/1";
+/// Version 2 compresses frames and leaves derivable ids out of them.
+pub const PROTOCOL: &str = "/maillage/sync/2";
 
 /// The first byte of every frame. A frame with another byte is refused with
 /// [`Error::UnsupportedVersion`] before anything else is read.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 
 /// The largest frame sent or accepted (4 MiB): room for a few thousand
 /// changes, small enough that a hostile peer cannot make us hold much.
 pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
+
+/// The largest message once inflated (a compressed frame's content): the
+/// same 4 MiB, so the frame limit bounds what a message can make us hold
+/// whether or not it came compressed.
+pub const MAX_MESSAGE_BYTES: usize = MAX_FRAME_BYTES;
 
 /// The largest negentropy payload in one message (negentropy's own frame
 /// limit, which it honours by splitting reconciliation over more rounds).
@@ -158,6 +176,8 @@ pub trait DocSource {
 pub enum Error {
     #[error("the frame is {size} bytes, over the {MAX_FRAME_BYTES}-byte limit")]
     FrameTooLarge { size: usize },
+    #[error("the message inflates to {size} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")]
+    MessageTooLarge { size: usize },
     #[error("the peer speaks sync wire version {0}, this node speaks version {WIRE_VERSION}")]
     UnsupportedVersion(u8),
     #[error("the message is malformed: {0}")]

@@ -71,6 +71,17 @@ impl ItemSet {
         self.by_item.get(item)
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_doc.is_empty()
+    }
+
+    /// Every document, in id order.
+    pub(crate) fn docs(&self) -> Vec<DocId> {
+        let mut docs: Vec<DocId> = self.by_doc.keys().copied().collect();
+        docs.sort_unstable();
+        docs
+    }
+
     pub(crate) fn contains_doc(&self, doc: &DocId) -> bool {
         self.by_doc.contains_key(doc)
     }

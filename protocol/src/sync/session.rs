@@ -10,14 +10,17 @@ use sha2::{Digest, Sha256};
 
 use super::message::{DocPart, Hash, Message, Offer, Open, Request, Response};
 use super::reconcile::{ItemSet, check_payload_version, reconcile_error};
-use super::{DocSource, Error, MAX_CHANGES_PER_MESSAGE, MAX_DOCS_PER_SESSION, MAX_FRAME_BYTES, MAX_HEADS, MAX_ROUNDS};
+use super::{
+    DocSource, Error, MAX_CHANGES_PER_MESSAGE, MAX_DOCS_PER_SESSION, MAX_FRAME_BYTES, MAX_HEADS, MAX_MESSAGE_BYTES,
+    MAX_ROUNDS,
+};
 
-/// Room left in a frame for the envelope, and for the estimates below being
-/// a little short.
+/// Room left in a message for the envelope, and for the estimates below
+/// being a little short.
 const FRAME_SLACK: usize = 64 * 1024;
-/// Estimated encoded size of a [`SignedChange`] beyond its change bytes
-/// (document id, signer, signature, length prefixes).
-const CHANGE_OVERHEAD: usize = 160;
+/// Estimated encoded size of a change beyond its bytes (signer, signature,
+/// length prefixes; its document id does not travel).
+const CHANGE_OVERHEAD: usize = 112;
 /// Estimated encoded size of a [`DocPart`] beyond its header, heads and
 /// changes.
 const PART_OVERHEAD: usize = 64;
@@ -47,8 +50,11 @@ pub struct Step {
 /// What a session cost, for logs and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyncStats {
+    /// Frame bytes, as they travel (compressed).
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The same messages' bytes before compression, both directions.
+    pub message_bytes: u64,
     pub messages_sent: u32,
     pub messages_received: u32,
     /// negentropy payload bytes, both directions (part of the byte counts).
@@ -133,6 +139,9 @@ pub struct Session {
     wants_out: VecDeque<Hash>,
     offered: HashSet<DocId>,
     wanted: usize,
+    /// We hold nothing and said so in the [`Open`]: the responder sends
+    /// every document it has, none of which we could name in advance.
+    asked_everything: bool,
     unsolicited: HashSet<DocId>,
     answered_asks: HashSet<DocId>,
 
@@ -165,6 +174,7 @@ impl Session {
             wants_out: VecDeque::new(),
             offered: HashSet::new(),
             wanted: 0,
+            asked_everything: false,
             unsolicited: HashSet::new(),
             answered_asks: HashSet::new(),
             peer_offers: HashMap::new(),
@@ -182,10 +192,12 @@ impl Session {
         let mut negentropy = items.negentropy()?;
         let reconcile = negentropy.initiate().map_err(reconcile_error)?;
         session.stats.reconcile_bytes += reconcile.len() as u64;
+        session.asked_everything = items.is_empty();
         let open = Message::Open(Open {
             community,
             set_digest: items.digest(),
             reconcile,
+            empty: items.is_empty(),
         });
         session.items = Some(items);
         session.negentropy = Some(negentropy);
@@ -235,7 +247,8 @@ impl Session {
         if self.stats.messages_received > MAX_ROUNDS {
             return Err(Error::TooManyRounds);
         }
-        let message = Message::decode(frame)?;
+        let (message, inflated) = Message::decode_sized(frame)?;
+        self.stats.message_bytes += inflated as u64;
         match (self.role, message) {
             (Role::Responder, Message::Open(open)) if !self.opened => self.on_open(open, source),
             (Role::Responder, Message::Request(request)) if self.opened => self.on_request(request, source),
@@ -267,6 +280,24 @@ impl Session {
         if items.digest() == open.set_digest {
             // Same set on both sides: nothing to reconcile or transfer.
             self.reconcile_done = true;
+            return self.respond_with(None, Vec::new(), source);
+        }
+        if open.empty {
+            // A new member: everything we have is what it lacks.
+            self.reconcile_done = true;
+            for doc in items.docs() {
+                self.involve(doc)?;
+                self.stats.differing_docs += 1;
+                self.answered_wants.insert(doc);
+                self.outbox.push_back(Outgoing {
+                    doc,
+                    include_header: true,
+                    since: Some(Vec::new()),
+                    send_yours: false,
+                    answers_ask: false,
+                });
+            }
+            self.items = Some(items);
             return self.respond_with(None, Vec::new(), source);
         }
         check_payload_version(&open.reconcile)?;
@@ -601,7 +632,11 @@ impl Session {
             });
             return Ok(());
         }
-        if !self.offered.contains(&doc) && self.unsolicited.insert(doc) && self.unsolicited.len() > self.wanted {
+        if !self.offered.contains(&doc)
+            && !self.asked_everything
+            && self.unsolicited.insert(doc)
+            && self.unsolicited.len() > self.wanted
+        {
             return Err(Error::Violation(
                 "the peer sent more documents than this node asked for",
             ));
@@ -729,13 +764,18 @@ impl Session {
         Ok(parts)
     }
 
-    /// Encodes a message, checks its size and counts it.
+    /// Encodes a message, checks its sizes (compressed and not: the peer
+    /// checks both) and counts it.
     fn seal(&mut self, message: &Message) -> Result<Vec<u8>, Error> {
-        let frame = message.encode();
+        let (frame, inflated) = message.frame();
+        if inflated > MAX_MESSAGE_BYTES {
+            return Err(Error::MessageTooLarge { size: inflated });
+        }
         if frame.len() > MAX_FRAME_BYTES {
             return Err(Error::FrameTooLarge { size: frame.len() });
         }
         self.stats.bytes_sent += frame.len() as u64;
+        self.stats.message_bytes += inflated as u64;
         self.stats.messages_sent += 1;
         Ok(frame)
     }
@@ -751,7 +791,11 @@ struct Budget {
 impl Budget {
     fn new(reconcile_bytes: usize) -> Self {
         Budget {
-            bytes: MAX_FRAME_BYTES.saturating_sub(FRAME_SLACK + reconcile_bytes),
+            // The budget counts bytes before compression, so that a message
+            // fits both limits whatever it compresses to.
+            bytes: MAX_MESSAGE_BYTES
+                .min(MAX_FRAME_BYTES)
+                .saturating_sub(FRAME_SLACK + reconcile_bytes),
             changes: MAX_CHANGES_PER_MESSAGE,
         }
     }

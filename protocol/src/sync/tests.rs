@@ -498,13 +498,15 @@ fn oversized_frames_are_refused_before_decoding() {
 #[test]
 fn other_versions_are_refused_by_name() {
     let (mut frame, _, b, community) = open_frame();
-    frame[0] = 2;
-    assert!(matches!(Message::decode(&frame), Err(Error::UnsupportedVersion(2))));
-    let mut responder = Session::respond(community);
-    assert!(matches!(
-        responder.handle(&frame, &b),
-        Err(Error::UnsupportedVersion(2))
-    ));
+    for version in [1, WIRE_VERSION + 1] {
+        frame[0] = version;
+        assert!(matches!(Message::decode(&frame), Err(Error::UnsupportedVersion(v)) if v == version));
+        let mut responder = Session::respond(community);
+        assert!(matches!(
+            responder.handle(&frame, &b),
+            Err(Error::UnsupportedVersion(v)) if v == version
+        ));
+    }
 }
 
 #[test]
@@ -540,6 +542,9 @@ fn limits_are_checked_on_decode() {
         Err(Error::TooManyChanges { .. })
     ));
 
+    // Changes travel without a document id: whatever a sender meant, the
+    // receiver files each change under its part's document, where a
+    // signature made for another document does not verify.
     let misfiled = Message::Response(Response {
         parts: vec![DocPart {
             doc: DocId([3; 32]),
@@ -548,7 +553,15 @@ fn limits_are_checked_on_decode() {
         }],
         ..Response::default()
     });
-    assert!(matches!(Message::decode(&misfiled.encode()), Err(Error::Malformed(_))));
+    let Ok(Message::Response(decoded)) = Message::decode(&misfiled.encode()) else {
+        panic!("a part with one change did not decode");
+    };
+    assert!(
+        decoded.parts[0]
+            .changes
+            .iter()
+            .all(|change| change.doc == DocId([3; 32]))
+    );
 
     let wrong_header = Message::Response(Response {
         parts: vec![DocPart {
@@ -572,6 +585,131 @@ fn limits_are_checked_on_decode() {
         Message::decode(&huge_reconcile.encode()),
         Err(Error::Malformed(_))
     ));
+}
+
+/// A part carrying `count` copies of one change, with its header.
+fn part_of_copies(count: usize) -> DocPart {
+    let (a, _, _) = pair(1, &[], 0);
+    let doc = a.docs.values().next().unwrap();
+    DocPart {
+        doc: doc.header.id(),
+        header: Some(doc.header.clone()),
+        heads: vec![],
+        changes: vec![doc.changes[0].clone(); count],
+        continued: false,
+        send_yours: false,
+    }
+}
+
+#[test]
+fn batches_of_changes_travel_compressed_and_come_back_whole() {
+    let message = Message::Response(Response {
+        parts: vec![part_of_copies(50)],
+        ..Response::default()
+    });
+    let frame = message.encode();
+    assert_eq!(frame[1], message::ZSTD);
+    let plain = postcard::to_stdvec(&message).unwrap();
+    assert!(
+        frame.len() * 10 < plain.len(),
+        "{} of {} bytes",
+        frame.len(),
+        plain.len()
+    );
+    assert_eq!(Message::decode(&frame).unwrap(), message);
+
+    // Small messages (mostly hashes) go out as they are.
+    let small = Message::Response(Response::default());
+    assert_eq!(small.encode()[1], message::PLAIN);
+    assert_eq!(Message::decode(&small.encode()).unwrap(), small);
+}
+
+#[test]
+fn a_part_with_its_header_does_not_repeat_the_document_id() {
+    let part = part_of_copies(1);
+    let with_header = postcard::to_stdvec(&part).unwrap().len();
+    let without = postcard::to_stdvec(&DocPart {
+        header: None,
+        ..part.clone()
+    })
+    .unwrap()
+    .len();
+    let header = part.header.as_ref().unwrap().encode().len();
+    // The id (32 bytes) goes only when the header cannot give it.
+    assert_eq!(with_header, without + header - 32);
+    let decoded: DocPart = postcard::from_bytes(&postcard::to_stdvec(&part).unwrap()).unwrap();
+    assert_eq!(decoded, part);
+}
+
+#[test]
+fn decompression_bombs_are_refused_before_inflating() {
+    // 64 MiB of zeros compress to a few kilobytes: a small frame that would
+    // make us hold 16 times the message limit.
+    let bomb = zstd::bulk::compress(&vec![0u8; 64 * 1024 * 1024], 3).unwrap();
+    let mut frame = vec![WIRE_VERSION, message::ZSTD];
+    frame.extend_from_slice(&bomb);
+    assert!(frame.len() < MAX_FRAME_BYTES);
+    assert!(matches!(Message::decode(&frame), Err(Error::MessageTooLarge { .. })));
+
+    // The same without the size in the zstd header: refused while inflating.
+    use std::io::Read;
+    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    encoder.include_contentsize(false).unwrap();
+    std::io::copy(&mut std::io::repeat(0).take(64 * 1024 * 1024), &mut encoder).unwrap();
+    let mut frame = vec![WIRE_VERSION, message::ZSTD];
+    frame.extend_from_slice(&encoder.finish().unwrap());
+    assert!(matches!(Message::decode(&frame), Err(Error::Malformed(_))));
+
+    // A message just over the limit, honestly compressed, is refused too.
+    let mut frame = vec![WIRE_VERSION, message::ZSTD];
+    frame.extend_from_slice(&zstd::bulk::compress(&vec![7u8; MAX_MESSAGE_BYTES + 1], 3).unwrap());
+    assert!(matches!(
+        Message::decode(&frame),
+        Err(Error::MessageTooLarge { size }) if size == MAX_MESSAGE_BYTES + 1
+    ));
+    let mut responder = Session::respond(CommunityId([0; 32]));
+    assert!(matches!(
+        responder.handle(&frame, &MemorySource::default()),
+        Err(Error::MessageTooLarge { .. })
+    ));
+}
+
+#[test]
+fn a_new_member_gets_everything_without_reconciling() {
+    let (mut full, _, author) = pair(300, &[], 2);
+    let mut empty = MemorySource::default();
+    let before = (empty.clone(), full.clone());
+    let (stats, _) = sync(&mut empty, &mut full, author.community).unwrap();
+    assert_converged(&empty, &full, (&before.0, &before.1));
+    // No negentropy beyond the opening, no item ids asked for: one round
+    // trip carries every document.
+    assert_eq!(stats.rounds(), 1, "{stats:?}");
+    assert_eq!(stats.docs_received, 300);
+    assert!(stats.reconcile_bytes < 64, "{stats:?}");
+}
+
+#[test]
+fn an_empty_initiator_still_refuses_other_communities() {
+    // The responder answers an empty opening with documents of another
+    // community mixed in: refused, as in any session.
+    let (full, _, author) = pair(5, &[], 0);
+    let empty = MemorySource::default();
+    let (mut initiator, _) = Session::initiate(author.community, &empty).unwrap();
+    let mut header = author.new_document(1).header().clone();
+    header.community = Some(CommunityId([9; 32]));
+    let response = Message::Response(Response {
+        parts: vec![DocPart {
+            doc: header.id(),
+            header: Some(header),
+            heads: vec![],
+            changes: full.docs.values().next().unwrap().changes.clone(),
+            continued: false,
+            send_yours: false,
+        }],
+        ..Response::default()
+    });
+    let result = initiator.handle(&response.encode(), &empty);
+    assert!(matches!(result, Err(Error::Violation(_))), "{result:?}");
 }
 
 #[test]
@@ -743,7 +881,7 @@ proptest! {
         if let Some(first) = payload.first_mut() {
             *first = 0x61;
         }
-        let open = Message::Open(Open { community, set_digest: [0; 32], reconcile: payload.clone() });
+        let open = Message::Open(Open { community, set_digest: [0; 32], reconcile: payload.clone(), empty: false });
         let _ = Session::respond(community).handle(&open.encode(), &b);
         let (mut initiator, _) = Session::initiate(community, &a).unwrap();
         let response = Message::Response(Response { reconcile: Some(payload), ..Response::default() });

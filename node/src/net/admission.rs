@@ -14,11 +14,13 @@
 //! link:     (no node) short-lived swarm → code → wait until used → wait for the new device to leave
 //! ```
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use automerge::ChangeHash;
 use libp2p::multiaddr::Protocol;
-use maillage_crdt::{CommunityId, DeviceId, SignedChange};
+use maillage_crdt::{CommunityId, DeviceId, DocId, SignedChange};
 use maillage_protocol::LinkCode;
 use serde::Serialize;
 
@@ -177,25 +179,67 @@ async fn ask_first(
     Err(why)
 }
 
-/// Syncs `community` with `peer` until a session brings nothing new (or
-/// `deadline` passes): the documents received, and whether it got there.
+/// Each document a sync of `community` covers, with its heads, as the
+/// store holds them now (empty if the store cannot be read).
+fn holdings(household: &Arc<Mutex<Household>>, community: &CommunityId) -> HashMap<DocId, Vec<ChangeHash>> {
+    lock(household)
+        .store()
+        .sync_items(community)
+        .map(|items| items.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// Adds to `received` the documents of `community` whose heads differ from
+/// `before`, and tells `progress` when there are more of them.
+fn note_arrivals(
+    household: &Arc<Mutex<Household>>,
+    community: &CommunityId,
+    before: &HashMap<DocId, Vec<ChangeHash>>,
+    received: &mut HashSet<DocId>,
+    progress: &mut dyn FnMut(Progress),
+) {
+    let count = received.len();
+    received.extend(
+        holdings(household, community)
+            .into_iter()
+            .filter(|(doc, heads)| before.get(doc) != Some(heads))
+            .map(|(doc, _)| doc),
+    );
+    if received.len() > count {
+        progress(Progress::Received(received.len()));
+    }
+}
+
+/// Syncs `community` with `peer` until a session that began after we asked
+/// brings nothing new (or `deadline` passes), and adds to `received` each
+/// document of the community that changed here meanwhile. Whether it got
+/// there.
+///
+/// What arrived is read from the store, not added up from the sessions'
+/// counts: right after an admission the swarm starts sessions of its own
+/// with the new fellow member (the refreshed memberships, a resync, the
+/// inviter's node syncing back), and `sync_now` then waits for the session
+/// after the running one — the documents came with a session nobody
+/// counted, and the one it reports brought nothing.
 async fn sync_until_quiet(
+    household: &Arc<Mutex<Household>>,
     net: &NetHandle,
     peer: PeerId,
     community: CommunityId,
     deadline: Instant,
-    received: &mut usize,
+    received: &mut HashSet<DocId>,
     progress: &mut dyn FnMut(Progress),
 ) -> bool {
+    let before = holdings(household, &community);
     let mut failures = 0;
     for _ in 0..MAX_SESSIONS {
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, net.sync_now(peer, community)).await {
+        let session = tokio::time::timeout(left, net.sync_now(peer, community)).await;
+        note_arrivals(household, &community, &before, received, progress);
+        match session {
+            // This session, begun after the request, found nothing we lacked.
             Ok(Some(0)) => return true,
-            Ok(Some(documents)) => {
-                *received += documents;
-                progress(Progress::Received(*received));
-            }
+            Ok(Some(_)) => {}
             // Refused or cut: right after an admission the peer may still be
             // catching up with its own store; try a few times.
             Ok(None) if failures < 3 => {
@@ -254,14 +298,14 @@ pub async fn join(
     // Subscribes to the community's topic and tells the swarm the inviter
     // is a fellow member now.
     net.announce();
-    let mut documents = 0;
+    let mut documents = HashSet::new();
     let deadline = Instant::now() + SYNC_TIMEOUT;
-    let synced = sync_until_quiet(net, peer, community, deadline, &mut documents, progress).await;
+    let synced = sync_until_quiet(household, net, peer, community, deadline, &mut documents, progress).await;
     Ok(Joined {
         community: community.to_text(),
         name: prepared.code.genesis.body.name.clone(),
         online: true,
-        documents,
+        documents: documents.len(),
         synced,
     })
 }
@@ -319,21 +363,21 @@ pub async fn add_device(
         };
         progress(Progress::Admitted);
         net.announce();
-        let mut documents = 0;
+        let mut documents = HashSet::new();
         let mut synced = true;
         let deadline = Instant::now() + SYNC_TIMEOUT;
         for community in communities {
             let Ok(id) = community.id.parse::<CommunityId>() else {
                 continue;
             };
-            synced &= sync_until_quiet(&net, peer, id, deadline, &mut documents, progress).await;
+            synced &= sync_until_quiet(&household, &net, peer, id, deadline, &mut documents, progress).await;
         }
         let household = lock(&household);
         Ok(Linked {
             household: household.id().to_text(),
             name: household.name(),
             device: device.to_text(),
-            documents,
+            documents: documents.len(),
             synced,
         })
     }

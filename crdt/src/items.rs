@@ -463,10 +463,22 @@ impl Rsvp {
 /// finds "Poterie" and "eglise" finds "Église".
 pub fn search_fold(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    text.nfd()
+    let mut folded = String::with_capacity(text.len());
+    for c in text
+        .nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .flat_map(char::to_lowercase)
-        .collect()
+    {
+        // Ligatures are letters, not accents: a villager types "oeufs" for
+        // "œufs" and "soeur" for "sœur".
+        match c {
+            'œ' => folded.push_str("oe"),
+            'æ' => folded.push_str("ae"),
+            'ß' => folded.push_str("ss"),
+            other => folded.push(other),
+        }
+    }
+    folded
 }
 
 #[cfg(test)]
@@ -550,5 +562,6 @@ mod tests {
     #[test]
     fn search_folding_ignores_case_and_accents() {
         assert_eq!(search_fold("Poterie à l'Église"), "poterie a l'eglise");
+        assert_eq!(search_fold("Œufs frais, cœur"), "oeufs frais, coeur");
     }
 }

@@ -82,6 +82,9 @@ struct Inner {
     revision: Arc<AtomicU64>,
     /// `host:port` values the Host header may carry.
     allowed_hosts: Vec<String>,
+    /// Becomes true when the server stops: live-update streams end then,
+    /// or a page left open would hold the node's shutdown forever.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -106,6 +109,7 @@ impl WebState {
                 secrets: Secrets::derive(token),
                 revision,
                 allowed_hosts: auth::allowed_hosts(address),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -180,6 +184,11 @@ pub async fn serve(
     state: WebState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let closing = state.inner.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
@@ -217,17 +226,26 @@ pub fn router(state: WebState) -> Router {
 async fn live_updates(State(state): State<WebState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let revision = Arc::clone(&state.inner.revision);
     let seen = revision.load(Ordering::Acquire);
-    let stream = futures::stream::unfold((revision, seen), |(revision, mut seen)| async move {
-        loop {
-            tokio::time::sleep(LIVE_POLL).await;
-            let now = revision.load(Ordering::Acquire);
-            if now != seen {
-                seen = now;
-                let event = Event::default().event("changed").data(now.to_string());
-                return Some((Ok(event), (revision, seen)));
+    let closing = state.inner.closing.subscribe();
+    let stream = futures::stream::unfold(
+        (revision, seen, closing),
+        |(revision, mut seen, mut closing)| async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(LIVE_POLL) => {}
+                    // The node is stopping: end the stream (the browser
+                    // reconnects to whatever runs next).
+                    _ = closing.wait_for(|closing| *closing) => return None,
+                }
+                let now = revision.load(Ordering::Acquire);
+                if now != seen {
+                    seen = now;
+                    let event = Event::default().event("changed").data(now.to_string());
+                    return Some((Ok(event), (revision, seen, closing)));
+                }
             }
-        }
-    });
+        },
+    );
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 

@@ -106,7 +106,11 @@ fn a_search_finds_offers_with_or_without_their_accents() {
     );
     assert_eq!(search(&browser, "CRÈME"), ["Crème fraîche"]);
     assert_eq!(search(&browser, "pate"), ["Pâté de campagne"]);
-    assert_eq!(search(&browser, "oeufs"), ["Œufs frais"], "a ligature typed as two letters");
+    assert_eq!(
+        search(&browser, "oeufs"),
+        ["Œufs frais"],
+        "a ligature typed as two letters"
+    );
     assert_eq!(search(&browser, "œufs"), ["Œufs frais"]);
     assert_eq!(search(&browser, "fraiche"), ["Crème fraîche"]);
     let nothing = search(&browser, "brioche");

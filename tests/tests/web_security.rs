@@ -70,7 +70,10 @@ fn the_page_speaks_french_first_and_english_on_request() {
     assert!(french.body.contains("<html lang=\"fr\""));
     assert!(text_of(&french.body).contains("Demandes"));
     let unknown = node.get_as("/offres", "de-DE");
-    assert!(unknown.body.contains("<html lang=\"fr\""), "French when the browser asks for neither");
+    assert!(
+        unknown.body.contains("<html lang=\"fr\""),
+        "French when the browser asks for neither"
+    );
     let english = node.get_as("/offres", "en-GB,en;q=0.9");
     assert!(english.body.contains("<html lang=\"en\""));
     assert!(text_of(&english.body).contains("Requests"));
@@ -93,7 +96,11 @@ fn the_live_stream_says_changed_when_the_household_writes() {
         let link = node.login_link.trim_start_matches(&node.base).to_owned();
         let mut stream = TcpStream::connect(&address).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(stream, "GET {link} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            stream,
+            "GET {link} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         BufReader::new(stream)
             .lines()
             .map_while(Result::ok)

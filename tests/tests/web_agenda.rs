@@ -7,38 +7,17 @@ mod common;
 mod procs;
 mod webnode;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use webnode::{WebNode, text_of};
-
-/// The civil date `days` from today (UTC), as (year, month, day).
-/// Howard Hinnant's `civil_from_days`; the tests need no date library.
-fn date_in(days: i64) -> (i64, u32, u32) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_secs() as i64;
-    let z = now / 86_400 + days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 /// What a `datetime-local` input sends for `days` from today at `time`.
 fn local(days: i64, time: &str) -> String {
-    let (year, month, day) = date_in(days);
+    let (year, month, day) = common::date_in(days);
     format!("{year:04}-{month:02}-{day:02}T{time}")
 }
 
 /// `YYYY-MM` of the day `days` from today.
 fn month_of(days: i64) -> String {
-    let (year, month, _) = date_in(days);
+    let (year, month, _) = common::date_in(days);
     format!("{year:04}-{month:02}")
 }
 
@@ -56,41 +35,6 @@ fn section<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     let from = html.find(start).unwrap_or_else(|| panic!("no {start} in:\n{html}"));
     let rest = &html[from..];
     &rest[..rest.find(end).unwrap_or(rest.len())]
-}
-
-/// A GET with the session that also returns the response's headers (the
-/// harness's answer keeps only the content type).
-fn get_with_headers(node: &WebNode, path: &str) -> (u16, Vec<(String, String)>, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let login = agent.get(&node.login_link).call().expect("the login link answers");
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    let response = agent
-        .get(&format!("{}{path}", node.base))
-        .header("cookie", &cookie)
-        .call()
-        .expect("the page answers");
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
-        .collect();
-    (
-        status,
-        headers,
-        response.into_body().read_to_string().expect("a text body"),
-    )
 }
 
 #[test]
@@ -289,17 +233,13 @@ fn an_event_downloads_as_a_calendar_file_with_its_title() {
     let page = node.get(&format!("/agenda/{id}")).expect(200).body;
     assert!(page.contains(&format!("href=\"/agenda/{id}.ics\"")), "a download link");
 
-    let (status, headers, body) = get_with_headers(&node, &format!("/agenda/{id}.ics"));
-    assert_eq!(status, 200, "{body}");
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-            .unwrap_or_default()
-    };
-    assert!(header("content-type").starts_with("text/calendar"));
-    assert!(header("content-disposition").starts_with("attachment"), "{headers:?}");
+    let download = node.get(&format!("/agenda/{id}.ics")).expect(200);
+    let (headers, body) = (&download.headers, &download.body);
+    assert!(download.header("content-type").starts_with("text/calendar"));
+    assert!(
+        download.header("content-disposition").starts_with("attachment"),
+        "{headers:?}"
+    );
     assert!(body.starts_with("BEGIN:VCALENDAR\r\n"), "{body}");
     assert!(body.trim_end().ends_with("END:VCALENDAR"));
     assert_eq!(body.matches("BEGIN:VEVENT").count(), 1);
@@ -375,7 +315,7 @@ fn a_weekly_event_shows_its_next_dates() {
         text_of(&page)
     );
     for week in 0..5 {
-        let (year, month, day) = date_in(2 + 7 * week);
+        let (year, month, day) = common::date_in(2 + 7 * week);
         assert!(
             dates.contains(&format!("{year:04}-{month:02}-{day:02} 09:30")),
             "week {week} in {dates}"

@@ -97,31 +97,6 @@ fn exchange_id(answer: &Answer) -> String {
     id.to_owned()
 }
 
-/// A GET with a fresh session, keeping the response's headers (the
-/// harness's answer does not carry Content-Disposition).
-fn get_with_headers(node: &WebNode, path: &str) -> ureq::http::Response<ureq::Body> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let login = agent.get(&node.login_link).call().unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    agent
-        .get(&format!("{}{path}", node.base))
-        .header("cookie", &cookie)
-        .header("accept-language", "fr-FR,fr")
-        .call()
-        .unwrap()
-}
-
 #[test]
 fn an_exchange_proposed_on_one_page_is_answered_on_the_other_and_balances_follow() {
     let dir = tempfile::tempdir().unwrap();
@@ -205,12 +180,11 @@ fn an_exchange_proposed_on_one_page_is_answered_on_the_other_and_balances_follow
     }
 
     // The ledger, for a French spreadsheet.
-    let csv = get_with_headers(&neighbour, "/echanges.csv");
-    assert_eq!(csv.status(), 200);
-    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
-    let disposition = csv.headers()["content-disposition"].to_str().unwrap().to_owned();
+    let csv = neighbour.get_as("/echanges.csv", "fr-FR,fr").expect(200);
+    assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
+    let disposition = csv.header("content-disposition");
     assert!(disposition.starts_with("attachment"), "{disposition}");
-    let body = csv.into_body().read_to_string().unwrap();
+    let body = csv.body;
     let mut lines = body.trim_start_matches('\u{feff}').lines();
     assert_eq!(lines.next(), Some("Date;Qui a donné;Qui a reçu;Montant;Unité;Quoi"));
     let row = lines.next().expect("the confirmed exchange");

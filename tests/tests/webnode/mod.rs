@@ -31,6 +31,8 @@ pub struct Answer {
     /// `Location`, for redirects.
     pub location: Option<String>,
     pub content_type: String,
+    /// Every header, names lowercase.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
@@ -39,6 +41,14 @@ impl Answer {
     pub fn expect(self, expected: u16) -> Answer {
         assert_eq!(self.status, expected, "unexpected status; body:\n{}", self.body);
         self
+    }
+
+    /// The value of header `name` (lowercase), or "".
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
     }
 }
 
@@ -191,11 +201,17 @@ fn answer(response: ureq::http::Response<ureq::Body>) -> Answer {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
+        .collect();
     let body = response.into_body().read_to_string().unwrap_or_default();
     Answer {
         status,
         location,
         content_type,
+        headers,
         body,
     }
 }

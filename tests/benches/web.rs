@@ -16,9 +16,10 @@
 //!    requests each (default 50), taken in turns; then the first page just
 //!    after a change (an offer posted through the running node before each
 //!    request), when the list's remembered counts and menus are stale and it
-//!    walks every summary again. Baselines: the stylesheet from the same
-//!    server (no store work), and `Store::list` of all the offers in this
-//!    process, before the node starts (redb locks its file).
+//!    walks every summary again (once: see the note below). Baselines: the
+//!    stylesheet from the same server (no store work), and `Store::list` of
+//!    all the offers in this process, before the node starts (redb locks its
+//!    file).
 //! 3. **Full page load** in headless Chromium (chromedriver, fantoccini, a
 //!    fresh profile, phone width): Navigation Timing's `responseStart`,
 //!    `domContentLoadedEventEnd` and `loadEventEnd` of `/offres`, p50 over
@@ -32,6 +33,23 @@
 //! Run: `cargo bench -p maillage-tests --bench web` (the node is the release
 //! binary, built first if needed). `MAILLAGE_BENCH_OFFERS` changes the number
 //! of offers, for a quick try.
+//!
+//! **The first view after a change** (10,000 offers, 2 shared cores, two
+//! runs each, alternating the two versions). It used to walk every summary
+//! twice, once for the menus (folding every item's place with Unicode
+//! normalisation) and once for the count: 21.9 and 23.9 ms p50, 24.1 and
+//! 33.8 ms p95, 1.4–1.6× an in-process `Store::list`. Now one walk of the
+//! recency index counts the menus' values as spelt (places are folded once
+//! per spelling at the end), the matches and the page: 9.1 and 11.1 ms
+//! p50, 10.0 and 14.2 ms p95, 0.8× `Store::list`; no other figure got
+//! worse. What is left is that walk itself (`perf record` on the node):
+//! per summary a lookup in `summaries-1` (redb page reads and key
+//! comparisons, about 30% of the node's time) and its decoding (postcard,
+//! about 25%, nearly half of it validating the UTF-8 of the search text),
+//! then allocations (about 7%).
+//! Cheaper still would need the store: a summary decoded without copying
+//! its strings, or category, place and state kept in the recency index's
+//! value (a new table version, filled from `summaries-1` for older stores).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // the helpers shared with the tests panic with context
 
@@ -438,8 +456,9 @@ fn measure_http(node: &WebNode, offers: usize, samples: usize) -> BenchResult<Ht
 /// The list remembers its number of matches and its menus' choices until
 /// the store changes (or for 30 s), so the figures above are its usual
 /// case. The first view after any change, a neighbour's post or a sync,
-/// walks every summary again: here an offer is posted through the running
-/// node (`maillage offer add`, the local API) before each request.
+/// walks every summary again, once for menus, count and page: here an
+/// offer is posted through the running node (`maillage offer add`, the
+/// local API) before each request.
 fn measure_after_change(node: &WebNode, session: &Session, samples: usize) -> BenchResult<HttpFigure> {
     let target = Target {
         label: "GET /offres just after a change (nothing remembered)".into(),

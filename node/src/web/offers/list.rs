@@ -5,10 +5,13 @@
 //! matches needs a walk to the end; the count is remembered (see
 //! [`super::remembered`]), and while it is known the walk stops at the end
 //! of the page shown. The category and place menus' choices are remembered
-//! the same way.
+//! the same way. They need every item of the kind, so the first view after
+//! a change finds them, the count and the page in one walk of the kind's
+//! recency index (the list's slowest case: every summary read once).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use axum::extract::{Query, State};
 use maillage_crdt::HouseholdId;
@@ -16,7 +19,7 @@ use maillage_crdt::items::{OfferKind, normalize_category, search_fold};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::facets::{self, Facets};
+use super::facets::{Facets, Tally};
 use super::remembered::{self, StoreState};
 use super::{Side, no_community};
 use crate::household::{Household, HouseholdError, now_ms};
@@ -110,13 +113,17 @@ impl StateFilter {
         }
     }
 
-    /// The store query's state and whether closed items are included.
-    fn query(self) -> (Option<String>, bool) {
+    /// The store query's state.
+    fn stored(self) -> Option<&'static str> {
         match self {
-            StateFilter::Current => (None, false),
-            StateFilter::All | StateFilter::Expired => (None, true),
-            StateFilter::Live(state) | StateFilter::Final(state) => (Some(state.to_owned()), true),
+            StateFilter::Live(state) | StateFilter::Final(state) => Some(state),
+            StateFilter::Current | StateFilter::All | StateFilter::Expired => None,
         }
+    }
+
+    /// Whether the household's listing is asked for closed items too.
+    fn includes_closed(self) -> bool {
+        self != StateFilter::Current
     }
 
     fn accepts(self, summary: &Summary, now: i64) -> bool {
@@ -170,51 +177,28 @@ pub async fn show(
 
 fn listing(household: &Household, side: Side, filters: &Filters, number: usize) -> Result<Listing, HouseholdError> {
     let store_state = StoreState::of(household)?;
-    let facets = facets::of(household, store_state, side)?;
-    let state = StateFilter::parse(side, &filters.state);
-    let (stored_state, include_closed) = state.query();
-    let category = normalize_category(&filters.category);
-    let offer_kind = filters.kind.parse::<OfferKind>().ok();
-    let place = search_fold(filters.place.trim());
-    let search = Some(filters.q.trim()).filter(|q| !q.is_empty());
-    // Everything that decides which items match, and nothing else.
-    let count_key = format!(
-        "{side:?}\u{1f}{}\u{1f}{category}\u{1f}{offer_kind:?}\u{1f}{place}\u{1f}{state:?}",
-        search.map(search_fold).unwrap_or_default()
-    );
-    let known_total = remembered::count(store_state, &count_key);
-    let query = StoreQuery {
-        kind: Some(side.kind()),
-        category: Some(category.clone()).filter(|category| !category.is_empty()),
-        state: stored_state,
-        offer_kind: offer_kind.map(|kind| kind.as_str().to_owned()),
-        // Knowing the count, the walk stops at the end of the page asked for.
-        limit: known_total.map(|_| PAGE_SIZE),
-        ..StoreQuery::default()
-    };
-    let now = now_ms();
-    // Matches are numbered in listing order; only the page's are kept.
-    let seen = Cell::new(0usize);
+    let wanted = Wanted::of(side, filters);
+    let count_key = wanted.count_key();
     let first = (number - 1).saturating_mul(PAGE_SIZE);
     let window = first..first.saturating_add(PAGE_SIZE);
-    let found = household.list_where(query, search, include_closed, |summary| {
-        let place_matches = place.is_empty()
-            || summary
-                .place
-                .as_deref()
-                .is_some_and(|candidate| search_fold(candidate) == place);
-        if !place_matches || !state.accepts(summary, now) {
-            return false;
+    let (facets, total, found) = match remembered::facets(store_state, side.kind()) {
+        Some(facets) => {
+            let known_total = remembered::count(store_state, &count_key);
+            let (found, counted) = walk_matches(household, &wanted, window, known_total.is_some())?;
+            let total = known_total.unwrap_or_else(|| {
+                // The walk went to the end: it counted every match.
+                remembered::remember_count(store_state, count_key, counted);
+                counted
+            });
+            (facets, total, found)
         }
-        let index = seen.get();
-        seen.set(index + 1);
-        window.contains(&index)
-    })?;
-    let total = known_total.unwrap_or_else(|| {
-        // The walk went to the end: it counted every match.
-        remembered::remember_count(store_state, count_key, seen.get());
-        seen.get()
-    });
+        None => {
+            let (found, counted, facets) = walk_kind(household, &wanted, window)?;
+            remembered::remember_facets(store_state, side.kind(), facets.clone());
+            remembered::remember_count(store_state, count_key, counted);
+            (facets, counted, found)
+        }
+    };
     let me = household.id();
     let mut names: BTreeMap<HouseholdId, String> = BTreeMap::new();
     let cards = found
@@ -232,6 +216,166 @@ fn listing(household: &Household, side: Side, filters: &Filters, number: usize) 
         })
         .collect();
     Ok(Listing { total, cards, facets })
+}
+
+/// The items of `window` (positions among the matches, in listing order)
+/// and the number of matches, through the narrowest index the filters
+/// allow. Knowing the count already, the walk stops at the end of the
+/// window; the count it returns is then only the matches up to there.
+fn walk_matches(
+    household: &Household,
+    wanted: &Wanted,
+    window: Range<usize>,
+    count_known: bool,
+) -> Result<(Vec<Summary>, usize), HouseholdError> {
+    let now = now_ms();
+    let seen = Cell::new(0usize);
+    let query = StoreQuery {
+        limit: count_known.then_some(PAGE_SIZE),
+        ..wanted.store_query()
+    };
+    let search = wanted.search.as_deref();
+    let found = household.list_where(query, search, wanted.state.includes_closed(), |summary| {
+        if !wanted.shows(summary, now) {
+            return false;
+        }
+        let index = seen.get();
+        seen.set(index + 1);
+        window.contains(&index)
+    })?;
+    Ok((found, seen.get()))
+}
+
+/// The first view since the store changed, when neither the menus' choices
+/// nor the count are known: both need every item of the kind, so one walk
+/// over the kind's recency index counts the menus' values and, checking the
+/// page's filters itself, its matches and the items of `window`. Returns
+/// what [`walk_matches`] does, and the menus' choices.
+fn walk_kind(
+    household: &Household,
+    wanted: &Wanted,
+    window: Range<usize>,
+) -> Result<(Vec<Summary>, usize, Facets), HouseholdError> {
+    let now = now_ms();
+    let seen = Cell::new(0usize);
+    let tally = RefCell::new(Tally::default());
+    let every_item = StoreQuery {
+        kind: Some(wanted.side.kind()),
+        ..StoreQuery::default()
+    };
+    // The household keeps what is valid, not deleted and by a member, and
+    // nothing else here: no search, closed items included, as the menus
+    // need.
+    let found = household.list_where(every_item, None, true, |summary| {
+        tally.borrow_mut().add(summary);
+        if !wanted.matches(summary, now) {
+            return false;
+        }
+        let index = seen.get();
+        seen.set(index + 1);
+        window.contains(&index)
+    })?;
+    Ok((found, seen.get(), tally.into_inner().facets()))
+}
+
+/// Which items a page shows, read from its filters.
+struct Wanted {
+    side: Side,
+    /// Normalised as categories are stored; empty for any.
+    category: String,
+    offer_kind: Option<OfferKind>,
+    /// Folded for comparing; empty for any.
+    place: String,
+    /// As typed, trimmed; `None` when empty.
+    search: Option<String>,
+    /// `search` folded, as the household compares it.
+    needle: Option<String>,
+    state: StateFilter,
+}
+
+impl Wanted {
+    fn of(side: Side, filters: &Filters) -> Wanted {
+        let search = Some(filters.q.trim()).filter(|q| !q.is_empty()).map(str::to_owned);
+        Wanted {
+            side,
+            category: normalize_category(&filters.category),
+            offer_kind: filters.kind.parse::<OfferKind>().ok(),
+            place: search_fold(filters.place.trim()),
+            needle: search.as_deref().map(search_fold),
+            search,
+            state: StateFilter::parse(side, &filters.state),
+        }
+    }
+
+    /// Everything that decides which items match, and nothing else.
+    fn count_key(&self) -> String {
+        let Wanted {
+            side,
+            category,
+            offer_kind,
+            place,
+            needle,
+            state,
+            ..
+        } = self;
+        format!(
+            "{side:?}\u{1f}{}\u{1f}{category}\u{1f}{offer_kind:?}\u{1f}{place}\u{1f}{state:?}",
+            needle.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// The filters the store's indexes serve: kind, category, stored state,
+    /// offer kind.
+    fn store_query(&self) -> StoreQuery {
+        StoreQuery {
+            kind: Some(self.side.kind()),
+            category: Some(self.category.clone()).filter(|category| !category.is_empty()),
+            state: self.state.stored().map(str::to_owned),
+            offer_kind: self.offer_kind.map(|kind| kind.as_str().to_owned()),
+            ..StoreQuery::default()
+        }
+    }
+
+    /// The filters neither the store nor the household apply: place, and
+    /// the states derived from the clock.
+    fn shows(&self, summary: &Summary, now: i64) -> bool {
+        let place_matches = self.place.is_empty()
+            || summary
+                .place
+                .as_deref()
+                .is_some_and(|candidate| search_fold(candidate) == self.place);
+        place_matches && self.state.accepts(summary, now)
+    }
+
+    /// Whether a shown item of the kind (valid, not deleted, by a member)
+    /// matches every filter: what [`Wanted::store_query`] and the
+    /// household's search and current-only rule select, then
+    /// [`Wanted::shows`]. Kept equal to [`walk_matches`]' choice by the
+    /// tests below.
+    fn matches(&self, summary: &Summary, now: i64) -> bool {
+        let stored_state = self.state.stored();
+        (self.category.is_empty() || summary.category == self.category)
+            && stored_state.is_none_or(|state| summary.state == state)
+            && self
+                .offer_kind
+                .is_none_or(|kind| summary.offer_kind.as_deref() == Some(kind.as_str()))
+            && self
+                .needle
+                .as_deref()
+                .is_none_or(|needle| summary.search.contains(needle))
+            && (self.state.includes_closed() || stored_state.is_some() || is_current(self.side, summary, now))
+            && self.shows(summary, now)
+    }
+}
+
+/// What the list shows by default, as the household's listing decides it
+/// when it is not asked for closed items: a live state, not expired.
+fn is_current(side: Side, summary: &Summary, now: i64) -> bool {
+    let live = match side {
+        Side::Offers => ["open", "promised"],
+        Side::Requests => ["open", "matched"],
+    };
+    live.contains(&summary.state.as_str()) && summary.until.is_none_or(|until| until >= now)
 }
 
 fn render(page: &Page, side: Side, filters: &Filters, number: usize, listing: &Listing) -> Markup {
@@ -370,5 +514,141 @@ fn pager(page: &Page, side: Side, filters: &Filters, number: usize, pages: usize
                 a href=(filters.url(side, number + 1)) rel="next" { (page.t("offers-pager-next")) }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use maillage_crdt::DocId;
+
+    use super::*;
+    use crate::Home;
+    use crate::household::{ItemInput, ItemPatch};
+
+    const DAY_MS: i64 = 86_400_000;
+
+    /// A household whose community holds offers and requests in every
+    /// category, kind, place spelling, state and expiry the filters tell
+    /// apart, some deleted.
+    fn village(dir: &std::path::Path) -> Household {
+        let mut household = Household::init(Home::at(dir.join("ferme")), "Ferme des Tilleuls", None).unwrap();
+        household.create_community("Saint-Martin", "heure", None).unwrap();
+        let now = now_ms();
+        let categories = ["jardin", "outils", "cuisine"];
+        let kinds = [OfferKind::Give, OfferKind::Lend, OfferKind::Service];
+        let places = [Some("La Combe"), Some("la combe"), Some("Le Bourg"), None];
+        let untils = [None, Some(now - DAY_MS), Some(now + DAY_MS)];
+        for i in 0..36 {
+            let input = ItemInput {
+                title: format!("{} numéro {i}", ["Confiture", "Pêches", "Scie"][i % 3]),
+                description: Some(["Des prunes du verger", "À prêter le week-end", ""][i / 3 % 3].to_owned()),
+                category: Some(categories[i % categories.len()].to_owned()),
+                kind: Some(kinds[i / 2 % kinds.len()]),
+                place: places[i % places.len()].map(str::to_owned),
+                until: untils[i / 4 % untils.len()],
+                ..ItemInput::default()
+            };
+            let side = if i % 5 == 4 { Side::Requests } else { Side::Offers };
+            let id = match side {
+                Side::Offers => household.add_offer(input).unwrap(),
+                Side::Requests => household.add_request(input).unwrap(),
+            };
+            let state = match (side, i % 7) {
+                (_, 1) => "withdrawn",
+                (Side::Offers, 2) => "promised",
+                (Side::Offers, 3) => "done",
+                (Side::Requests, 2) => "matched",
+                (Side::Requests, 3) => "fulfilled",
+                (_, 5) => {
+                    household.delete_item(&id, side.kind()).unwrap();
+                    continue;
+                }
+                _ => continue,
+            };
+            let patch = ItemPatch {
+                state: Some(state.to_owned()),
+                ..ItemPatch::default()
+            };
+            match side {
+                Side::Offers => household.edit_offer(&id, patch).unwrap(),
+                Side::Requests => household.edit_request(&id, patch).unwrap(),
+            }
+        }
+        household
+    }
+
+    fn ids(found: &[Summary]) -> Vec<DocId> {
+        found.iter().map(|summary| summary.id).collect()
+    }
+
+    #[test]
+    fn the_first_view_after_a_change_shows_what_the_index_walk_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let household = village(dir.path());
+        let mut compared = 0;
+        for side in [Side::Offers, Side::Requests] {
+            for q in ["", "confiture", "PECHES", "preter"] {
+                for category in ["", "jardin", " Outils ", "inconnue"] {
+                    for kind in ["", "lend", "service", "nimporte"] {
+                        for place in ["", "la combe", "LE BOURG"] {
+                            for state in [
+                                "",
+                                "all",
+                                "expired",
+                                "open",
+                                "promised",
+                                "matched",
+                                "done",
+                                "fulfilled",
+                                "withdrawn",
+                            ] {
+                                let filters = Filters {
+                                    q: q.into(),
+                                    category: category.into(),
+                                    kind: kind.into(),
+                                    place: place.into(),
+                                    state: state.into(),
+                                    page: String::new(),
+                                };
+                                let wanted = Wanted::of(side, &filters);
+                                // Pages of 3, to compare pages past the first.
+                                for window in [0..3, 3..6] {
+                                    let (by_index, count) =
+                                        walk_matches(&household, &wanted, window.clone(), false).unwrap();
+                                    let (by_kind, counted, _) = walk_kind(&household, &wanted, window.clone()).unwrap();
+                                    assert_eq!(
+                                        (ids(&by_kind), counted),
+                                        (ids(&by_index), count),
+                                        "{side:?} {filters:?} {window:?}"
+                                    );
+                                    assert_eq!(by_kind, by_index, "the cards show the same states");
+                                    compared += usize::from(count > 0);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            compared > 100,
+            "the village matches most filters somewhere ({compared})"
+        );
+    }
+
+    #[test]
+    fn the_menus_offer_the_values_of_every_shown_item_closed_ones_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let household = village(dir.path());
+        let wanted = Wanted::of(Side::Offers, &Filters::default());
+        let (_, _, facets) = walk_kind(&household, &wanted, 0..PAGE_SIZE).unwrap();
+        assert_eq!(facets.categories, ["cuisine", "jardin", "outils"]);
+        assert_eq!(
+            facets.places,
+            ["La Combe", "Le Bourg"],
+            "one choice per place, as first listed"
+        );
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! An answer is kept for one store's contents at one moment: the store's
 //! revision counter grows on every ingest, local or from a peer, so the
-//! first request after any change walks again.
+//! first request after any change walks again, once for both answers (see
+//! [`super::list`]).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -81,18 +82,13 @@ impl<K: Eq + Hash, V: Clone> Memory<K, V> {
 static FACETS: LazyLock<Memory<DocKind, Facets>> = LazyLock::new(Memory::new);
 static COUNTS: LazyLock<Memory<String, usize>> = LazyLock::new(Memory::new);
 
-/// The menus' choices of `kind`, remembered or found by `find`.
-pub fn facets(
-    state: StoreState,
-    kind: DocKind,
-    find: impl FnOnce() -> Result<Facets, HouseholdError>,
-) -> Result<Facets, HouseholdError> {
-    if let Some(facets) = FACETS.get(state, kind, None) {
-        return Ok(facets);
-    }
-    let facets = find()?;
-    FACETS.put(state, kind, facets.clone());
-    Ok(facets)
+/// The menus' choices of `kind`, if found in this store state.
+pub fn facets(state: StoreState, kind: DocKind) -> Option<Facets> {
+    FACETS.get(state, kind, None)
+}
+
+pub fn remember_facets(state: StoreState, kind: DocKind, facets: Facets) {
+    FACETS.put(state, kind, facets);
 }
 
 /// The number of items matching `filters` (a canonical text of the list's

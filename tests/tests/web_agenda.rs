@@ -387,3 +387,79 @@ fn an_event_added_on_the_command_line_appears_and_its_organiser_can_cancel_it() 
     let unknown = node.get("/agenda/ZZZZZZZZ").expect(404);
     assert!(unknown.content_type.starts_with("text/html"));
 }
+
+/// The cell of `date` (`YYYY-MM-DD`) in a month view's table.
+fn day_cell<'a>(table: &'a str, date: &str) -> &'a str {
+    let at = table
+        .find(&format!("<time datetime=\"{date}\">"))
+        .unwrap_or_else(|| panic!("no cell for {date}"));
+    let start = table[..at].rfind("<td").expect("the day's cell");
+    let end = table[at..].find("</td>").map_or(table.len(), |end| at + end);
+    &table[start..end]
+}
+
+#[test]
+fn an_event_over_three_days_shows_on_each_of_them_in_the_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+    // Days 10 to 13 of a month ahead: all in one month, whatever today is.
+    let month = month_of(60);
+    let fair = node.proc.json(&[
+        "event",
+        "add",
+        "--title",
+        "Fête du village",
+        "--start",
+        &format!("{month}-10 10:00"),
+        "--end",
+        &format!("{month}-12 18:00"),
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Through the form, an evening that ends exactly at midnight: its day only.
+    let ball = create(
+        &node,
+        &[
+            ("title", "Bal populaire"),
+            ("start", &format!("{month}-20T21:00")),
+            ("end", &format!("{month}-21T00:00")),
+        ],
+    );
+
+    for (lang, first, continued) in [
+        ("en", "10:00 Fête du village", "Fête du village (continued)"),
+        ("fr", "10:00 Fête du village", "Fête du village (suite)"),
+    ] {
+        let page = node
+            .get_as(&format!("/agenda?vue=mois&mois={month}"), lang)
+            .expect(200)
+            .body;
+        let table = section(&page, "<table class=\"month\"", "</table>");
+        let link = format!("href=\"/agenda/{fair}\"");
+        let first_day = day_cell(table, &format!("{month}-10"));
+        assert!(first_day.contains(&link), "{lang}: on its first day: {first_day}");
+        assert!(text_of(first_day).contains(first), "{lang}: {}", text_of(first_day));
+        for day in [11, 12] {
+            let cell = day_cell(table, &format!("{month}-{day}"));
+            assert!(cell.contains(&link), "{lang}: on day {day}: {cell}");
+            // The link's own text says the event goes on (it is read alone
+            // in a screen reader's list of links).
+            let link_text = section(cell, &link, "</a>");
+            let link_text = text_of(&link_text[link_text.find('>').unwrap() + 1..]);
+            assert_eq!(link_text, continued, "{lang}");
+        }
+        for day in ["09", "13"] {
+            let cell = day_cell(table, &format!("{month}-{day}"));
+            assert!(!cell.contains(&link), "{lang}: not on day {day}: {cell}");
+        }
+        assert_eq!(table.matches(&link).count(), 3, "{lang}: three days, once each");
+
+        let ball_link = format!("href=\"/agenda/{ball}\"");
+        assert!(day_cell(table, &format!("{month}-20")).contains(&ball_link));
+        assert!(
+            !day_cell(table, &format!("{month}-21")).contains(&ball_link),
+            "{lang}: ending at midnight, it does not run into the next day"
+        );
+    }
+}

@@ -10,6 +10,9 @@ mod webnode;
 
 use std::time::{Duration, Instant};
 
+use maillage_crdt::exchange::ExchangeAction;
+use maillage_crdt::{Amount, DocId};
+use maillage_node::{Home, Household};
 use webnode::{Answer, WebNode, text_of};
 
 const FOUNDER: &str = "Ferme des Tilleuls";
@@ -377,4 +380,120 @@ fn an_action_out_of_turn_is_refused_with_the_reason() {
     let again = founder.post(&format!("/echanges/{id}/annuler"), &[]).expect(409);
     assert!(text_of(&again.body).contains("this exchange is “cancelled”"));
     founder.post("/echanges/nope/accepter", &[]).expect(404);
+}
+
+/// The ids of the exchange cards in `html`, in the order shown.
+fn card_ids(html: &str) -> Vec<String> {
+    html.split("<li class=\"card exchange\" data-id=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+#[test]
+fn finished_exchanges_come_fifty_to_a_page_and_balances_count_them_all() {
+    const EXCHANGES: usize = 55;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = |name: &str| dir.path().join(name);
+
+    // Two households that meet through bundles, so that the exchanges are
+    // written in process through the `Household` API (the operations the
+    // page and the command line run) rather than by 165 commands.
+    let founder = WebNode::init(dir.path(), FOUNDER);
+    founder.ok(&["community", "create", "Les Granges"]);
+    let code = founder.json(&["community", "invite", "--uses", "1"])["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let neighbour = WebNode::init(dir.path(), NEIGHBOUR);
+    neighbour.ok(&["community", "join", &code]);
+    let open = |proc: &procs::Proc| Household::open(Home::at(&proc.home)).unwrap();
+
+    let mut theirs = open(&neighbour);
+    theirs.export(&bundle("join.bundle"), None).unwrap();
+    let mut ours = open(&founder);
+    ours.import(&bundle("join.bundle")).unwrap();
+    // The founder gives each time, 1, 2 or 3 hours.
+    let amounts: Vec<i64> = (0..EXCHANGES as i64).map(|i| 100 * (1 + i % 3)).collect();
+    let ids: Vec<DocId> = amounts
+        .iter()
+        .enumerate()
+        .map(|(i, amount)| {
+            ours.propose_exchange(
+                theirs.id(),
+                false,
+                Amount(*amount),
+                &format!("Panier de légumes n°{i}"),
+                None,
+            )
+            .unwrap()
+        })
+        .collect();
+    ours.export(&bundle("proposals.bundle"), None).unwrap();
+    theirs.import(&bundle("proposals.bundle")).unwrap();
+    for id in &ids {
+        theirs.act_on_exchange(id, ExchangeAction::Accept).unwrap();
+        theirs.act_on_exchange(id, ExchangeAction::Confirm).unwrap();
+        // Each confirmed a little after the last: the history's order is known.
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    theirs.export(&bundle("confirmations.bundle"), None).unwrap();
+    ours.import(&bundle("confirmations.bundle")).unwrap();
+    drop((ours, theirs));
+    let founder = WebNode::start(founder);
+    let neighbour = WebNode::start(neighbour);
+
+    // Most recently finished first: the last 50 confirmed, then the first 5.
+    let newest_first: Vec<String> = ids.iter().rev().map(DocId::to_text).collect();
+    let first = neighbour.get("/echanges").expect(200).body;
+    let second = neighbour.get("/echanges?page=2").expect(200).body;
+    let (first_done, second_done) = (section(&first, "termines"), section(&second, "termines"));
+    assert_eq!(card_ids(first_done), newest_first[..50]);
+    assert_eq!(card_ids(second_done), newest_first[50..]);
+    for done in [first_done, second_done] {
+        assert!(
+            text_of(done).contains(&format!("Finished ({EXCHANGES})")),
+            "{}",
+            text_of(done)
+        );
+    }
+    assert!(
+        first_done.contains("href=\"/echanges?page=2#termines\" rel=\"next\""),
+        "{first_done}"
+    );
+    assert!(!first_done.contains("rel=\"prev\""));
+    assert!(
+        second_done.contains("href=\"/echanges#termines\" rel=\"prev\""),
+        "{second_done}"
+    );
+    assert!(!second_done.contains("rel=\"next\""));
+    assert!(text_of(second_done).contains("Page 2 of 2"));
+    // A page past the end (a bookmark from a longer history) shows the last.
+    let past = neighbour.get("/echanges?page=9").expect(200).body;
+    assert_eq!(card_ids(section(&past, "termines")), newest_first[50..]);
+
+    // The balances count all 55, whichever page is shown.
+    let given: i64 = amounts.iter().sum::<i64>() / 100;
+    for page in [&first, &second] {
+        assert!(
+            balance_row(page, FOUNDER).contains(&format!("+{given}")),
+            "{}",
+            balance_row(page, FOUNDER)
+        );
+        assert!(balance_row(page, NEIGHBOUR).contains(&format!("\u{2212}{given}")));
+    }
+    let csv = neighbour.get("/echanges.csv").expect(200).body;
+    assert_eq!(
+        csv.lines().count(),
+        1 + EXCHANGES,
+        "the ledger holds every confirmed exchange"
+    );
+
+    // For the founder, each still waits for its own confirmation: what waits
+    // for a household is never cut into pages.
+    let founders = founder.get("/echanges").expect(200).body;
+    let todo = section(&founders, "a-traiter");
+    assert_eq!(card_ids(todo).len(), EXCHANGES);
+    assert!(!todo.contains("class=\"pager\""));
+    assert!(balance_row(&founders, FOUNDER).contains(&format!("+{given}")));
 }

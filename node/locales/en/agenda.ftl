@@ -22,6 +22,8 @@ agenda-month-previous = Previous month
 agenda-month-current = This month
 agenda-month-next = Next month
 agenda-month-caption = Events of { $month } { $year }
+# An event lasting several days, on the days after its first.
+agenda-month-continued = { $title } (continued)
 agenda-month-1 = January
 agenda-month-2 = February
 agenda-month-3 = March

@@ -22,6 +22,8 @@ agenda-month-previous = Mois précédent
 agenda-month-current = Ce mois-ci
 agenda-month-next = Mois suivant
 agenda-month-caption = Événements de { $month } { $year }
+# Un événement de plusieurs jours, les jours après le premier.
+agenda-month-continued = { $title } (suite)
 agenda-month-1 = janvier
 agenda-month-2 = février
 agenda-month-3 = mars

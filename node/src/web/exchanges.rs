@@ -3,7 +3,7 @@
 //! the balances of every member, and the ledger as a CSV file.
 //!
 //! ```text
-//! GET  /echanges                      overview and balances (?tout=1: every finished exchange)
+//! GET  /echanges                      overview and balances (?page=N: finished exchanges, ?autres=N: others')
 //! GET  /echanges.csv                  confirmed exchanges, for a spreadsheet
 //! GET  /echanges/nouveau              proposal form (?offre=ID or ?demande=ID prefills it)
 //! POST /echanges                      propose → 303 /echanges/ID, or 422 with the form
@@ -19,6 +19,8 @@ mod csv;
 mod markup;
 mod model;
 
+use std::collections::HashMap;
+
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -31,8 +33,8 @@ use maillage_crdt::{Amount, DocId, DocKind};
 use maud::Markup;
 use serde::Deserialize;
 
-use self::model::{Action, ProposalContext};
-use super::page::{self, FieldErrors};
+use self::model::{Action, Pages, ProposalContext};
+use super::page::{self, FieldErrors, Paging};
 use super::{Page, WebError, WebState};
 use crate::household::HouseholdError;
 use crate::i18n::Lang;
@@ -47,19 +49,22 @@ pub fn routes() -> Router<WebState> {
         .route("/echanges/{id}/{action}", post(act))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct OverviewQuery {
-    /// Present: list every finished exchange, not only the most recent.
-    tout: Option<String>,
-}
-
 async fn overview(
     State(state): State<WebState>,
     page: Page,
-    Query(query): Query<OverviewQuery>,
+    // A map rather than a struct: a repeated or unknown parameter (an old
+    // bookmark's `?tout=1`) must not fail the page.
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Markup, WebError> {
-    let overview = state.read(model::overview).await.map_err(|e| page.fail(e))?;
-    Ok(markup::overview(&page, &overview, query.tout.is_some()))
+    let pages = Pages {
+        done: Paging::number_in(query.get("page").map(String::as_str)),
+        others: Paging::number_in(query.get("autres").map(String::as_str)),
+    };
+    let overview = state
+        .read(move |household| model::overview(household, pages))
+        .await
+        .map_err(|e| page.fail(e))?;
+    Ok(markup::overview(&page, &overview))
 }
 
 async fn exchange(State(state): State<WebState>, page: Page, Path(id): Path<String>) -> Result<Markup, WebError> {
@@ -150,8 +155,8 @@ fn refusal(page: &Page, error: &HouseholdError, action: Action) -> Option<(Statu
 }
 
 async fn ledger_csv(State(state): State<WebState>, page: Page) -> Result<Response, WebError> {
-    let overview = state.read(model::overview).await.map_err(|e| page.fail(e))?;
-    let mut response = csv::ledger(&page, &overview).into_response();
+    let ledger = state.read(model::ledger).await.map_err(|e| page.fail(e))?;
+    let mut response = csv::ledger(&page, &ledger).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

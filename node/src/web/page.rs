@@ -254,6 +254,83 @@ pub fn url_encode(text: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Pages of a long list
+
+/// Which part of a long list one page shows, for lists paged with
+/// `?page=N` (from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paging {
+    /// The page shown, from 1, never past the last.
+    pub number: usize,
+    /// How many pages the list fills; at least 1, even when empty.
+    pub pages: usize,
+    /// How many items the whole list holds.
+    pub total: usize,
+    size: usize,
+}
+
+impl Paging {
+    /// Page `asked` of a list of `total` items, `size` to a page. A page
+    /// past the end (a bookmark on a list that shrank) shows the last one.
+    pub fn new(asked: usize, total: usize, size: usize) -> Paging {
+        let size = size.max(1);
+        let pages = total.div_ceil(size).max(1);
+        Paging {
+            number: asked.clamp(1, pages),
+            pages,
+            total,
+            size,
+        }
+    }
+
+    /// The page number a `?page=` parameter asks for: anything but a
+    /// positive number is the first page, so a mangled link still opens.
+    pub fn number_in(text: Option<&str>) -> usize {
+        text.and_then(|text| text.trim().parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Positions in the whole list of the items this page shows.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        let first = (self.number - 1).saturating_mul(self.size).min(self.total);
+        first..first.saturating_add(self.size).min(self.total)
+    }
+}
+
+/// What a pager says, already in the page's language.
+#[derive(Debug)]
+pub struct PagerText<'a> {
+    /// Names the navigation landmark ("Pages of finished exchanges").
+    pub label: &'a str,
+    /// The links' text: markup, so that a page showing two pagers can add
+    /// which list they turn for screen readers.
+    pub previous: Markup,
+    pub next: Markup,
+    /// "Page 2 of 5".
+    pub position: &'a str,
+}
+
+/// Links to the previous and next pages of a list (`rel="prev"` and
+/// `rel="next"`) around the position; nothing when the list fits on one
+/// page. `url(n)` is the address of page `n`.
+pub fn pager(text: &PagerText<'_>, paging: Paging, url: impl Fn(usize) -> String) -> Markup {
+    html! {
+        @if paging.pages > 1 {
+            nav class="pager" aria-label=(text.label) {
+                @if paging.number > 1 {
+                    a href=(url(paging.number - 1)) rel="prev" { (text.previous) }
+                }
+                span aria-current="page" { (text.position) }
+                @if paging.number < paging.pages {
+                    a href=(url(paging.number + 1)) rel="next" { (text.next) }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Forms
 
 /// Errors of a submitted form, by field name, already translated.
@@ -501,4 +578,27 @@ pub fn forbidden(page: &Page) -> Response {
 /// Marks text that is already HTML (an SVG chart, a QR code the page drew).
 pub fn trusted(html: String) -> Markup {
     PreEscaped(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Paging;
+
+    #[test]
+    fn a_list_is_cut_into_pages_and_a_page_past_the_end_shows_the_last() {
+        let second = Paging::new(2, 120, 50);
+        assert_eq!((second.number, second.pages, second.range()), (2, 3, 50..100));
+        assert_eq!(Paging::new(3, 120, 50).range(), 100..120);
+        assert_eq!(Paging::new(9, 120, 50).number, 3);
+        let empty = Paging::new(1, 0, 50);
+        assert_eq!((empty.pages, empty.range()), (1, 0..0));
+    }
+
+    #[test]
+    fn an_unreadable_page_parameter_opens_the_first_page() {
+        assert_eq!(Paging::number_in(Some(" 4 ")), 4);
+        for bad in [None, Some(""), Some("0"), Some("-2"), Some("deux")] {
+            assert_eq!(Paging::number_in(bad), 1, "{bad:?}");
+        }
+    }
 }

@@ -218,30 +218,72 @@ impl Month {
     }
 }
 
-/// What one day of the month view lists: (start of the occurrence, index of
-/// the event in the slice given to [`month_days`]).
-pub type DayEntries = Vec<(Zoned, usize)>;
+/// One line of a day in the month view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayEntry {
+    /// When the occurrence starts, in the zone the page is shown in.
+    pub start: Zoned,
+    /// The event's index in the slice given to [`month_days`].
+    pub index: usize,
+    /// The occurrence started on an earlier day and goes on this one.
+    pub continued: bool,
+}
 
-/// The occurrences starting in `month`, by day in `tz`, each day in time
-/// order.
+/// What one day of the month view lists, in time order (occurrences going
+/// on from earlier days first).
+pub type DayEntries = Vec<DayEntry>;
+
+/// Every day of `month` each occurrence covers, in `tz`: its first day, and
+/// for an occurrence that ends on a later date every day up to that one.
 pub fn month_days(events: &[AgendaEvent], month: Month, tz: &TimeZone) -> BTreeMap<Date, DayEntries> {
     let (from, to) = month.window(tz);
+    let month_days = month.first..month.next().first;
     let mut days: BTreeMap<Date, DayEntries> = BTreeMap::new();
     for (index, event) in events.iter().enumerate() {
-        let starts = match &event.rule {
-            Some(rule) => rule.occurrences(&event.start, from, to, MONTH_LIMIT),
-            None if event.start.timestamp() >= from && event.start.timestamp() < to => vec![event.start.clone()],
-            None => vec![],
-        };
-        for start in starts {
+        let duration = event.duration();
+        // Occurrences that started in an earlier month and are still going
+        // on when this one begins are included.
+        for start in event.occurrences(from, to, MONTH_LIMIT) {
             let local = start.timestamp().to_zoned(tz.clone());
-            days.entry(local.date()).or_default().push((local, index));
+            let (first, last) = covered_days(&local, duration);
+            // Only the month's own days are walked, however long an
+            // occurrence claims to last: times come from other households.
+            let mut day = first.max(month_days.start);
+            while day <= last && month_days.contains(&day) {
+                days.entry(day).or_default().push(DayEntry {
+                    start: local.clone(),
+                    index,
+                    continued: day != first,
+                });
+                match day.tomorrow() {
+                    Ok(next) => day = next,
+                    Err(_) => break,
+                }
+            }
         }
     }
     for entries in days.values_mut() {
-        entries.sort_by_key(|(start, index)| (start.timestamp(), *index));
+        entries.sort_by_key(|entry| (entry.start.timestamp(), entry.index));
     }
     days
+}
+
+/// The first and last dates an occurrence starting at `start` and lasting
+/// `duration` covers, in `start`'s zone. The end is exclusive: an occurrence
+/// ending at midnight does not cover the day that midnight begins.
+fn covered_days(start: &Zoned, duration: SignedDuration) -> (Date, Date) {
+    let first = start.date();
+    if !duration.is_positive() {
+        return (first, first);
+    }
+    let last = start
+        .timestamp()
+        .checked_add(duration)
+        .and_then(|end| end.checked_sub(SignedDuration::from_nanos(1)))
+        .map_or(first, |last_instant| {
+            last_instant.to_zoned(start.time_zone().clone()).date()
+        });
+    (first, last.max(first))
 }
 
 #[cfg(test)]
@@ -325,9 +367,90 @@ mod tests {
         ];
         let november = month_days(&events, Month::parse("2026-11").unwrap(), &paris());
         let day = &november[&Date::new(2026, 11, 15).unwrap()];
-        let order: Vec<usize> = day.iter().map(|(_, index)| *index).collect();
+        let order: Vec<usize> = day.iter().map(|entry| entry.index).collect();
         assert_eq!(order, [0, 1], "in time order");
         let january = month_days(&events, Month::parse("2027-01").unwrap(), &paris());
         assert!(january.is_empty(), "three times only: {january:?}");
+    }
+
+    /// The days of `month` listing event `index`, with whether it goes on
+    /// from an earlier day.
+    fn days_of(days: &BTreeMap<Date, DayEntries>, index: usize) -> Vec<(i8, bool)> {
+        days.iter()
+            .flat_map(|(date, entries)| {
+                entries
+                    .iter()
+                    .filter(move |entry| entry.index == index)
+                    .map(move |entry| (date.day(), entry.continued))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_event_over_several_days_shows_on_each_of_them() {
+        let fair = event("Foire aux plants", "2026-05-08 10:00", Some("2026-05-10 18:00"), None);
+        let may = month_days(&[fair], Month::parse("2026-05").unwrap(), &paris());
+        assert_eq!(days_of(&may, 0), [(8, false), (9, true), (10, true)]);
+        let entry = &may[&Date::new(2026, 5, 9).unwrap()][0];
+        assert_eq!(
+            entry.start.date(),
+            Date::new(2026, 5, 8).unwrap(),
+            "its start stays the first day's"
+        );
+    }
+
+    #[test]
+    fn an_event_ending_at_midnight_does_not_cover_the_next_day() {
+        let ball = event("Bal du samedi", "2026-05-09 10:00", Some("2026-05-10 00:00"), None);
+        let night = event("Nuit des étoiles", "2026-05-09 21:00", Some("2026-05-10 00:01"), None);
+        let may = month_days(&[ball, night], Month::parse("2026-05").unwrap(), &paris());
+        assert_eq!(days_of(&may, 0), [(9, false)]);
+        assert_eq!(days_of(&may, 1), [(9, false), (10, true)]);
+    }
+
+    #[test]
+    fn an_event_crossing_into_the_next_month_shows_in_both() {
+        let camp = event("Camp scout", "2026-06-29 09:00", Some("2026-07-02 17:00"), None);
+        let events = [camp];
+        let june = month_days(&events, Month::parse("2026-06").unwrap(), &paris());
+        let july = month_days(&events, Month::parse("2026-07").unwrap(), &paris());
+        assert_eq!(days_of(&june, 0), [(29, false), (30, true)]);
+        assert_eq!(days_of(&july, 0), [(1, true), (2, true)]);
+    }
+
+    #[test]
+    fn each_occurrence_of_a_recurring_event_covers_its_own_days() {
+        // Every Saturday 14:00 to Sunday 12:00, three times.
+        let market = event(
+            "Marché du week-end",
+            "2026-05-02 14:00",
+            Some("2026-05-03 12:00"),
+            Some("FREQ=WEEKLY;COUNT=3"),
+        );
+        let may = month_days(&[market], Month::parse("2026-05").unwrap(), &paris());
+        assert_eq!(
+            days_of(&may, 0),
+            [(2, false), (3, true), (9, false), (10, true), (16, false), (17, true)]
+        );
+    }
+
+    #[test]
+    fn a_day_lists_what_goes_on_from_before_ahead_of_what_starts() {
+        let fair = event("Foire", "2026-05-08 10:00", Some("2026-05-10 18:00"), None);
+        let concert = event("Concert", "2026-05-09 09:00", None, None);
+        let may = month_days(&[concert, fair], Month::parse("2026-05").unwrap(), &paris());
+        let ninth: Vec<(usize, bool)> = may[&Date::new(2026, 5, 9).unwrap()]
+            .iter()
+            .map(|entry| (entry.index, entry.continued))
+            .collect();
+        assert_eq!(ninth, [(1, true), (0, false)]);
+    }
+
+    #[test]
+    fn an_endless_event_fills_only_the_month_shown() {
+        let forever = event("Exposition", "2000-01-01 10:00", Some("2999-01-01 10:00"), None);
+        let may = month_days(&[forever], Month::parse("2026-05").unwrap(), &paris());
+        assert_eq!(may.len(), 31);
+        assert!(may.values().all(|entries| entries.len() == 1 && entries[0].continued));
     }
 }

@@ -190,12 +190,19 @@ fn day_cell(page: &Page, day: Date, entries: Option<&DayEntries>, events: &[Agen
             }
             @if let Some(entries) = entries {
                 ul {
-                    @for (start, index) in entries {
-                        @if let Some(event) = events.get(*index) {
+                    @for entry in entries {
+                        @if let Some(event) = events.get(entry.index) {
                             li class=[event.body.cancelled.then_some("cancelled")] {
                                 a href={ "/agenda/" (event.id.to_text()) } {
-                                    time datetime=(start.timestamp()) { (start.strftime("%H:%M").to_string()) }
-                                    " " (event.body.title)
+                                    // A day after the first has no start time
+                                    // to show; the link says the event goes
+                                    // on, so it reads right on its own too.
+                                    @if entry.continued {
+                                        (page.ta("agenda-month-continued", &[("title", &event.body.title)]))
+                                    } @else {
+                                        time datetime=(entry.start.timestamp()) { (entry.start.strftime("%H:%M").to_string()) }
+                                        " " (event.body.title)
+                                    }
                                 }
                                 @if event.body.cancelled {
                                     " (" (page.t("agenda-cancelled")) ")"

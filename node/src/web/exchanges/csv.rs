@@ -14,7 +14,7 @@
 //!   households, and opening the ledger must not run what they typed.
 
 use super::amount_text;
-use super::model::Overview;
+use super::model::Ledger;
 use crate::web::Page;
 use maillage_crdt::exchange::ExchangeState;
 
@@ -23,9 +23,9 @@ const BYTE_ORDER_MARK: &str = "\u{feff}";
 
 /// Confirmed exchanges, oldest first: date of confirmation, who gave, who
 /// received, amount, unit, what.
-pub fn ledger(page: &Page, overview: &Overview) -> String {
-    let mut confirmed: Vec<_> = overview
-        .exchanges
+pub fn ledger(page: &Page, ledger: &Ledger) -> String {
+    let mut confirmed: Vec<_> = ledger
+        .confirmed
         .iter()
         .filter(|row| row.state == ExchangeState::Confirmed)
         .filter_map(|row| row.confirmed_at().map(|at| (at, row)))
@@ -57,7 +57,7 @@ pub fn ledger(page: &Page, overview: &Overview) -> String {
                 amount_text(page, row.amount),
                 // The unit as the community named it, never pluralised: a
                 // spreadsheet groups and filters on this column.
-                overview.unit.clone(),
+                ledger.unit.clone(),
                 what,
             ],
         );

@@ -9,25 +9,20 @@ use maud::{Markup, html};
 
 use super::model::{Action, Bucket, Detail, ExchangeRow, Overview, Party, ProposalContext};
 use super::{ProposalForm, amount_text, amount_with_unit, signed_amount};
-use crate::web::page::{FieldErrors, FieldOptions, Page, Section, document, error_summary, select_field, text_field};
-
-/// How many finished exchanges (and exchanges between others) the overview
-/// shows before a "show all" link: a village's history grows for years.
-const RECENT: usize = 20;
+use crate::web::page::{
+    FieldErrors, FieldOptions, Page, PagerText, Paging, Section, document, error_summary, select_field, text_field,
+};
 
 // ---------------------------------------------------------------------------
 // Overview
 
-pub fn overview(page: &Page, overview: &Overview, show_all: bool) -> Markup {
+pub fn overview(page: &Page, overview: &Overview) -> Markup {
     let title = page.t("exchanges-title");
-    let me = overview.me;
-    let in_bucket = |bucket: Bucket| -> Vec<&ExchangeRow> {
-        overview
-            .exchanges
-            .iter()
-            .filter(|row| row.bucket(&me) == bucket)
-            .collect()
-    };
+    let done = &overview.done;
+    let others = &overview.others;
+    // Each long list keeps the other's page in its links.
+    let done_url = |number: usize| pages_url(number, others.paging.number, "termines");
+    let others_url = |number: usize| pages_url(done.paging.number, number, "entre-autres");
     let main = html! {
         h1 { (title) }
         p { (page.ta("exchanges-intro", &[("unit", &overview.unit)])) }
@@ -36,45 +31,106 @@ pub fn overview(page: &Page, overview: &Overview, show_all: bool) -> Markup {
             a class="button" href="/echanges/nouveau" { (page.t("exchanges-propose-link")) }
             a class="button secondary" href="/echanges.csv" download { (page.t("exchanges-csv-link")) }
         }
-        (section(page, overview, "a-traiter", "exchanges-todo", "exchanges-none-todo", &in_bucket(Bucket::ToDo), None))
-        (section(page, overview, "en-cours", "exchanges-in-progress", "exchanges-none-in-progress", &in_bucket(Bucket::InProgress), None))
-        (section(page, overview, "termines", "exchanges-done", "exchanges-none-done", &in_bucket(Bucket::Done), (!show_all).then_some(RECENT)))
-        (section(page, overview, "entre-autres", "exchanges-others", "exchanges-none-others", &in_bucket(Bucket::Others), (!show_all).then_some(RECENT)))
+        (section(page, overview, &TO_DO, &overview.to_do, overview.to_do.len(), html! {}))
+        (section(page, overview, &IN_PROGRESS, &overview.in_progress, overview.in_progress.len(), html! {}))
+        (section(page, overview, &DONE, &done.rows, done.paging.total, pager(page, "exchanges-pager-done", done.paging, done_url)))
+        (section(page, overview, &OTHERS, &others.rows, others.paging.total, pager(page, "exchanges-pager-others", others.paging, others_url)))
         (balances(page, overview))
     };
     document(page, &title, Section::Exchanges, main)
 }
 
-/// One list of the overview under its heading; `limit` shows only the most
-/// recent, with a link to all of them.
-fn section(
-    page: &Page,
-    overview: &Overview,
-    anchor: &str,
-    heading: &str,
-    empty: &str,
-    rows: &[&ExchangeRow],
-    limit: Option<usize>,
-) -> Markup {
-    let shown = limit.map_or(rows.len(), |limit| limit.min(rows.len()));
-    let heading_id = format!("{anchor}-titre");
+/// One list of the overview: its anchor and the ids of its messages.
+struct List {
+    anchor: &'static str,
+    heading: &'static str,
+    empty: &'static str,
+}
+
+const TO_DO: List = List {
+    anchor: "a-traiter",
+    heading: "exchanges-todo",
+    empty: "exchanges-none-todo",
+};
+const IN_PROGRESS: List = List {
+    anchor: "en-cours",
+    heading: "exchanges-in-progress",
+    empty: "exchanges-none-in-progress",
+};
+const DONE: List = List {
+    anchor: "termines",
+    heading: "exchanges-done",
+    empty: "exchanges-none-done",
+};
+const OTHERS: List = List {
+    anchor: "entre-autres",
+    heading: "exchanges-others",
+    empty: "exchanges-none-others",
+};
+
+/// One list of the overview under its heading, which counts all `total` of
+/// them when `rows` is one page of a longer list (`pager` below it).
+fn section(page: &Page, overview: &Overview, list: &List, rows: &[ExchangeRow], total: usize, pager: Markup) -> Markup {
+    let heading_id = format!("{}-titre", list.anchor);
     html! {
-        section id=(anchor) aria-labelledby=(heading_id) {
-            h2 id=(heading_id) { (page.t(heading)) " " span class="count" { "(" (rows.len()) ")" } }
+        section id=(list.anchor) aria-labelledby=(heading_id) {
+            h2 id=(heading_id) { (page.t(list.heading)) " " span class="count" { "(" (total) ")" } }
             @if rows.is_empty() {
-                p { (page.t(empty)) }
+                p { (page.t(list.empty)) }
             } @else {
                 ul class="cards exchanges" {
-                    @for row in &rows[..shown] {
+                    @for row in rows {
                         (card(page, row, &overview.me, &overview.unit))
                     }
                 }
-                @if shown < rows.len() {
-                    p { a href={ "/echanges?tout=1#" (anchor) } { (page.ta("exchanges-show-all", &[("count", &rows.len().to_string())])) } }
-                }
+                (pager)
             }
         }
     }
+}
+
+/// The overview's address showing page `done` of the finished exchanges and
+/// page `others` of the others', scrolled to `anchor`.
+fn pages_url(done: usize, others: usize, anchor: &str) -> String {
+    let mut query = Vec::new();
+    if done > 1 {
+        query.push(format!("page={done}"));
+    }
+    if others > 1 {
+        query.push(format!("autres={others}"));
+    }
+    if query.is_empty() {
+        format!("/echanges#{anchor}")
+    } else {
+        format!("/echanges?{}#{anchor}", query.join("&"))
+    }
+}
+
+/// The pager of one long list. `list` is the id of the message naming the
+/// list (`exchanges-pager-done`): the landmark's name, and said after
+/// "next page" to screen readers, since the overview has two pagers.
+fn pager(page: &Page, list: &str, paging: Paging, url: impl Fn(usize) -> String) -> Markup {
+    let label = page.t(list);
+    let link = |words: &str| {
+        html! {
+            (page.t(words))
+            span class="visually-hidden" { " (" (label) ")" }
+        }
+    };
+    let position = page.ta(
+        "exchanges-pager-position",
+        &[
+            ("page", &paging.number.to_string()),
+            ("pages", &paging.pages.to_string()),
+        ],
+    );
+    let text = PagerText {
+        label: &label,
+        previous: link("exchanges-pager-previous"),
+        next: link("exchanges-pager-next"),
+        position: &position,
+    };
+    crate::web::page::pager(&text, paging, url)
 }
 
 fn card(page: &Page, row: &ExchangeRow, me: &HouseholdId, unit: &str) -> Markup {

@@ -12,6 +12,7 @@ use maillage_crdt::{Amount, DocId, DocKind, Document, HouseholdId};
 
 use crate::household::{Household, HouseholdError};
 use crate::store::Query;
+use crate::web::page::Paging;
 
 /// A household as the page names it.
 #[derive(Clone, Debug)]
@@ -227,15 +228,6 @@ impl ExchangeRow {
         history
     }
 
-    /// When anything last happened to it: lists show the liveliest first.
-    pub fn last_activity(&self) -> i64 {
-        self.history()
-            .last()
-            .map(|(time, _, _)| *time)
-            .unwrap_or(self.created_at)
-            .max(self.created_at)
-    }
-
     /// When it started to count in the balances, if it does.
     pub fn confirmed_at(&self) -> Option<i64> {
         self.marks.confirmed_at()
@@ -277,13 +269,37 @@ pub struct BalanceRow {
     pub balance: Amount,
 }
 
-/// Everything `GET /echanges` (and the CSV) shows.
+/// Finished exchanges (and exchanges between others) on one page of the
+/// overview: a village's history grows for years.
+pub const PAGE_SIZE: usize = 50;
+
+/// Which page of each long list of the overview to show, from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pages {
+    pub done: usize,
+    pub others: usize,
+}
+
+/// One page of a long list of the overview.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub rows: Vec<ExchangeRow>,
+    pub paging: Paging,
+}
+
+/// Everything `GET /echanges` shows.
 #[derive(Clone, Debug)]
 pub struct Overview {
     pub me: HouseholdId,
     pub unit: String,
-    /// Every exchange of the community, most recent activity first.
-    pub exchanges: Vec<ExchangeRow>,
+    /// Waiting for this household, every one of them, most recent first.
+    pub to_do: Vec<ExchangeRow>,
+    /// Waiting for the other household, every one of them.
+    pub in_progress: Vec<ExchangeRow>,
+    /// This household's finished exchanges: the page asked for.
+    pub done: Listed,
+    /// Exchanges between two other households: the page asked for.
+    pub others: Listed,
     /// Every member (and former member holding a balance), by name.
     pub balances: Vec<BalanceRow>,
     /// This household's standing and the community's soft limit, when it is
@@ -291,34 +307,68 @@ pub struct Overview {
     pub warning: Option<(Amount, Amount)>,
 }
 
-/// Reads the overview. Each exchange document is loaded once, and the
-/// balances are folded from the same documents by the ledger's own rule
-/// (`ledger::balances`, which `Household::balances` also uses), rather than
-/// loading every document a second time.
-pub fn overview(household: &Household) -> Result<Overview, HouseholdError> {
+/// An exchange of a long list, read only if its page is shown.
+enum Found {
+    // Boxed: most of a long list is unread, one id each.
+    Read(Box<ExchangeRow>),
+    Unread(DocId),
+}
+
+/// Reads the overview.
+///
+/// The balances need every exchange, but only its terms and whether it is
+/// confirmed: the header and the stored summary say both, so they are
+/// folded by the ledger's own rule (`ledger::balances`, which
+/// `Household::balances` also uses) without loading any automerge document.
+/// A document is loaded only to decide what an exchange of this household
+/// waits for (whether it is this household's turn needs each party's marks)
+/// and to show the cards of the pages asked for.
+pub fn overview(household: &Household, pages: Pages) -> Result<Overview, HouseholdError> {
     let me = household.id();
     let community = household.community()?;
     let query = Query {
         kind: Some(DocKind::Exchange),
         ..Query::default()
     };
-    let mut exchanges = Vec::new();
-    let mut entries = Vec::new();
-    for summary in household.list(query, None, true)? {
-        let Some(document) = household.store().load(&summary.id)? else {
+    let mut summaries = household.list(query, None, true)?;
+    // Most recent activity first, ties broken by id: two requests for
+    // consecutive pages must cut the same list.
+    summaries.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+
+    let mut entries = Vec::with_capacity(summaries.len());
+    let (mut to_do, mut in_progress) = (Vec::new(), Vec::new());
+    let (mut done, mut others) = (Vec::new(), Vec::new());
+    for summary in summaries {
+        let Some(header) = household.store().header(&summary.id)? else {
             continue;
         };
-        let Some(row) = ExchangeRow::read(household, &document, me)? else {
+        let Some(terms) = &header.terms else {
             continue;
         };
+        let involves_me = header.owner == me || terms.counterparty == me;
+        let confirmed = summary.state == ExchangeState::Confirmed.as_str();
+        // Declined and cancelled exchanges wait for nobody; a confirmed one
+        // may still wait for this household's own confirmation.
+        let may_wait_for_me = confirmed
+            || summary.state == ExchangeState::Proposed.as_str()
+            || summary.state == ExchangeState::Accepted.as_str();
         entries.push(LedgerEntry {
-            id: row.id,
-            header: document.header().clone(),
-            confirmed: row.state == ExchangeState::Confirmed,
+            id: summary.id,
+            header,
+            confirmed,
         });
-        exchanges.push(row);
+        if !involves_me {
+            others.push(Found::Unread(summary.id));
+        } else if !may_wait_for_me {
+            done.push(Found::Unread(summary.id));
+        } else if let Some(row) = read_row(household, &summary.id, me)? {
+            match row.bucket(&me) {
+                Bucket::ToDo => to_do.push(row),
+                Bucket::InProgress => in_progress.push(row),
+                Bucket::Done | Bucket::Others => done.push(Found::Read(Box::new(row))),
+            }
+        }
     }
-    exchanges.sort_by_key(|row| std::cmp::Reverse(row.last_activity()));
 
     let totals = ledger::balances(&entries);
     let mut balances: Vec<BalanceRow> = community
@@ -337,9 +387,62 @@ pub fn overview(household: &Household) -> Result<Overview, HouseholdError> {
     Ok(Overview {
         me,
         unit: community.genesis.unit.clone(),
-        exchanges,
+        to_do,
+        in_progress,
+        done: page_of(household, me, done, pages.done)?,
+        others: page_of(household, me, others, pages.others)?,
         balances,
         warning: household.soft_limit_warning(&me)?,
+    })
+}
+
+/// Page `number` of `found`, reading the exchanges it shows.
+fn page_of(household: &Household, me: HouseholdId, found: Vec<Found>, number: usize) -> Result<Listed, HouseholdError> {
+    let paging = Paging::new(number, found.len(), PAGE_SIZE);
+    let mut rows = Vec::with_capacity(paging.range().len());
+    for found in found.into_iter().skip(paging.range().start).take(paging.range().len()) {
+        let row = match found {
+            Found::Read(row) => Some(*row),
+            Found::Unread(id) => read_row(household, &id, me)?,
+        };
+        rows.extend(row);
+    }
+    Ok(Listed { rows, paging })
+}
+
+/// Loads and reads one exchange; `None` if it is gone or has no terms.
+fn read_row(household: &Household, id: &DocId, me: HouseholdId) -> Result<Option<ExchangeRow>, HouseholdError> {
+    match household.store().load(id)? {
+        Some(document) => ExchangeRow::read(household, &document, me),
+        None => Ok(None),
+    }
+}
+
+/// Everything the ledger download holds.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    pub unit: String,
+    /// Every confirmed exchange of the community, in no particular order.
+    pub confirmed: Vec<ExchangeRow>,
+}
+
+/// Reads the community's confirmed exchanges (the only ones a ledger
+/// counts), found through the store's state index.
+pub fn ledger(household: &Household) -> Result<Ledger, HouseholdError> {
+    let me = household.id();
+    let community = household.community()?;
+    let query = Query {
+        kind: Some(DocKind::Exchange),
+        state: Some(ExchangeState::Confirmed.as_str().to_owned()),
+        ..Query::default()
+    };
+    let mut confirmed = Vec::new();
+    for summary in household.list(query, None, true)? {
+        confirmed.extend(read_row(household, &summary.id, me)?);
+    }
+    Ok(Ledger {
+        unit: community.genesis.unit.clone(),
+        confirmed,
     })
 }
 

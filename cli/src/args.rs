@@ -186,6 +186,17 @@ pub enum DeviceCommand {
     /// Let a new machine of this household in: prints a one-time code for
     /// `maillage device add` (on the first device, which holds the root key).
     /// Without a running node, waits here for the new machine.
+    ///
+    /// With --json, prints JSON Lines: one object per line, printed as it
+    /// happens, each with an "event" field.
+    ///
+    /// {"event":"code","code":"maillage-lien1-…","expires_at":MS} at once;
+    ///
+    /// {"event":"linked","device":ID,"label":NAME} when the new machine is
+    /// in (only without a running node: the command then ends).
+    ///
+    /// A failure is the one-line {"error":…,"code":…} object every command
+    /// prints.
     Link {
         /// How long the code stays valid: 30min, 2h.
         #[arg(long, default_value = "30min")]
@@ -288,6 +299,12 @@ pub enum ItemCommand {
         id: String,
         #[command(flatten)]
         fields: ItemFields,
+        /// Remove the price (offers): it is given, lent or done for nothing.
+        #[arg(long, conflicts_with = "price")]
+        no_price: bool,
+        /// Remove the expiry: it stands until closed.
+        #[arg(long, alias = "no-expiry", conflicts_with = "until")]
+        no_until: bool,
         /// New lifecycle state.
         #[arg(long)]
         state: Option<String>,

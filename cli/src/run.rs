@@ -15,7 +15,7 @@ use maillage_crdt::items::{GroupBuy, OfferKind, Ride, RsvpAnswer};
 use maillage_crdt::time::{Recurrence, parse_datetime, parse_deadline};
 use maillage_crdt::{Amount, DocKind, HouseholdId};
 use maillage_node::api::{ApiError, CliOutcome};
-use maillage_node::household::{EventInput, ItemInput, ItemPatch, now_ms};
+use maillage_node::household::{EventInput, FieldEdit, ItemInput, ItemPatch, now_ms};
 use maillage_node::i18n::Catalog;
 use maillage_node::net::{NetStatus, PeerView};
 use maillage_node::runtime::NodeContext;
@@ -95,11 +95,17 @@ impl<'a> Out<'a> {
 
     /// Writes `text` for people or `value` as JSON, each followed by a new line.
     pub(crate) fn show<T: Serialize>(&self, text: impl FnOnce() -> String, value: &T) -> Result<()> {
-        let text = if self.json {
-            serde_json::to_string_pretty(value)?
-        } else {
-            text()
-        };
+        self.show_as(text, || serde_json::to_string_pretty(value))
+    }
+
+    /// Like [`Out::show`], but the JSON on a single line: for commands that
+    /// print JSON Lines, one object per event, as the events happen.
+    pub(crate) fn show_line<T: Serialize>(&self, text: impl FnOnce() -> String, value: &T) -> Result<()> {
+        self.show_as(text, || serde_json::to_string(value))
+    }
+
+    fn show_as(&self, text: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Result<String>) -> Result<()> {
+        let text = if self.json { json()? } else { text() };
         if self.json || !text.is_empty() {
             self.print(&text);
             self.print("\n");
@@ -513,6 +519,17 @@ fn input_of(fields: ItemFields) -> Result<ItemInput> {
     })
 }
 
+/// What `edit` does to an optional field. clap refuses `--price` with
+/// `--no-price` (and `--until` with `--no-until`), so a clearing flag never
+/// hides a value typed next to it.
+fn field_edit<T>(value: Option<T>, clear: bool) -> FieldEdit<T> {
+    if clear {
+        FieldEdit::Clear
+    } else {
+        FieldEdit::set_or_keep(value)
+    }
+}
+
 fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Out<'_>) -> Result<()> {
     let is_offer = kind == DocKind::Offer;
     match command {
@@ -636,7 +653,13 @@ fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Ou
                 )
             }
         }
-        ItemCommand::Edit { id, fields, state } => {
+        ItemCommand::Edit {
+            id,
+            fields,
+            no_price,
+            no_until,
+            state,
+        } => {
             let id = household.resolve(&id, kind)?;
             let input = input_of(fields)?;
             let patch = ItemPatch {
@@ -644,9 +667,9 @@ fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Ou
                 description: input.description,
                 category: input.category,
                 kind: input.kind,
-                price: input.price,
+                price: field_edit(input.price, no_price),
                 place: input.place,
-                until: input.until,
+                until: field_edit(input.until, no_until),
                 state,
             };
             if is_offer {

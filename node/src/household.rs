@@ -142,17 +142,50 @@ pub struct ItemInput {
     pub group_buy: Option<maillage_crdt::items::GroupBuy>,
 }
 
-/// Changes to an offer or request; `None` leaves a field as it is.
+/// Changes to an offer or request; `None` leaves a field as it is. The price
+/// and the expiry can also be removed (a priced offer now given away, an
+/// offer that no longer expires), hence a [`FieldEdit`] rather than an
+/// `Option` for them.
 #[derive(Clone, Debug, Default)]
 pub struct ItemPatch {
     pub title: Option<String>,
     pub description: Option<String>,
     pub category: Option<String>,
     pub kind: Option<OfferKind>,
-    pub price: Option<Amount>,
+    pub price: FieldEdit<Amount>,
     pub place: Option<String>,
-    pub until: Option<i64>,
+    pub until: FieldEdit<i64>,
     pub state: Option<String>,
+}
+
+/// What an edit does to an optional field: "leave it" and "remove it" must
+/// be told apart, which a plain `Option` cannot do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FieldEdit<T> {
+    #[default]
+    Keep,
+    Set(T),
+    Clear,
+}
+
+impl<T> FieldEdit<T> {
+    /// `Set` when there is a value, `Keep` otherwise: what a form field or a
+    /// flag left empty means when clearing is asked for separately.
+    pub fn set_or_keep(value: Option<T>) -> FieldEdit<T> {
+        value.map_or(FieldEdit::Keep, FieldEdit::Set)
+    }
+
+    /// Applies the edit to a document body's field. A cleared field becomes
+    /// `None`, which the document stores as an automerge null: exactly what
+    /// a field never set holds, so every reader, old or new, sees "none"
+    /// (deleting the key instead would fail to hydrate).
+    pub fn apply_to<U>(self, field: &mut Option<U>, convert: impl FnOnce(T) -> U) {
+        match self {
+            FieldEdit::Keep => {}
+            FieldEdit::Set(value) => *field = Some(convert(value)),
+            FieldEdit::Clear => *field = None,
+        }
+    }
 }
 
 /// Fields of a new event.
@@ -781,12 +814,8 @@ impl Household {
         if let Some(kind) = patch.kind {
             offer.kind = kind;
         }
-        if let Some(price) = patch.price {
-            offer.price = Some(price.0);
-        }
-        if let Some(until) = patch.until {
-            offer.until = Some(until);
-        }
+        patch.price.apply_to(&mut offer.price, |price| price.0);
+        patch.until.apply_to(&mut offer.until, |until| until);
         offer.updated_at = now_ms();
         offer.validate()?;
         self.write_existing(document, &offer)
@@ -810,9 +839,8 @@ impl Household {
         if let Some(kind) = patch.kind {
             request.kind = Some(kind);
         }
-        if let Some(until) = patch.until {
-            request.until = Some(until);
-        }
+        // A request has no price: `patch.price` is not about it.
+        patch.until.apply_to(&mut request.until, |until| until);
         request.updated_at = now_ms();
         request.validate()?;
         self.write_existing(document, &request)
@@ -1241,14 +1269,18 @@ impl Household {
             kind: Some(DocKind::Exchange),
             ..Query::default()
         };
+        // The stored header and summary say all the ledger needs: loading
+        // every exchange document would make each balance (and the soft
+        // limit warning after each write) cost a full replay of them all.
         let mut entries = Vec::new();
         for summary in self.list_in(community, query, None, true, |_| true)? {
-            let document = self.load(&summary.id)?;
-            let confirmed = ExchangeMarks::read(&document).is_ok_and(|m| m.state() == ExchangeState::Confirmed);
+            let Some(header) = self.store.header(&summary.id)? else {
+                continue;
+            };
             entries.push(LedgerEntry {
                 id: summary.id,
-                header: document.header().clone(),
-                confirmed,
+                header,
+                confirmed: summary.state == ExchangeState::Confirmed.as_str(),
             });
         }
         Ok(ledger::balances(&entries))
@@ -1728,4 +1760,113 @@ pub fn count_by_kind(summaries: &[Summary]) -> BTreeMap<&'static str, usize> {
         *counts.entry(summary.kind.as_str()).or_default() += 1;
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const DAY_MS: i64 = 86_400_000;
+
+    fn household(dir: &Path, name: &str) -> Household {
+        Household::init(Home::at(dir.join(name)), name, None).unwrap()
+    }
+
+    /// Hands everything `from` holds to `to` through a real signed bundle.
+    fn carry(from: &Household, to: &mut Household, bundle: &Path) {
+        from.export(bundle, None).unwrap();
+        to.import(bundle).unwrap();
+    }
+
+    #[test]
+    fn an_edit_clears_an_offers_price_and_expiry_and_a_neighbour_sees_them_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut founder = household(dir.path(), "Ferme des Tilleuls");
+        founder.create_community("Saint-Martin", "heure", None).unwrap();
+        let code = founder.invite(1, now_ms() + DAY_MS).unwrap().to_text();
+        let mut neighbour = household(dir.path(), "Moulin du Bas");
+        neighbour.join(&code).unwrap();
+
+        let until = now_ms() + 7 * DAY_MS;
+        let id = founder
+            .add_offer(ItemInput {
+                title: "Confiture de prunes".into(),
+                kind: Some(OfferKind::Sell),
+                price: Some("3.50".parse().unwrap()),
+                until: Some(until),
+                ..ItemInput::default()
+            })
+            .unwrap();
+        carry(&founder, &mut neighbour, &dir.path().join("priced.bundle"));
+        let (_, seen) = neighbour.offer(&id).unwrap();
+        assert_eq!((seen.price, seen.until), (Some(350), Some(until)));
+
+        // An edit that says nothing of them keeps them.
+        let retitle = ItemPatch {
+            title: Some("Confiture de prunes maison".into()),
+            ..ItemPatch::default()
+        };
+        founder.edit_offer(&id, retitle).unwrap();
+        let (_, offer) = founder.offer(&id).unwrap();
+        assert_eq!((offer.price, offer.until), (Some(350), Some(until)));
+
+        // A sale cannot lose its price: the rule names the field.
+        let unpriced_sale = ItemPatch {
+            price: FieldEdit::Clear,
+            ..ItemPatch::default()
+        };
+        match founder.edit_offer(&id, unpriced_sale) {
+            Err(HouseholdError::Invalid(invalid)) => assert_eq!(invalid.field, "price"),
+            other => panic!("a sale without a price was not refused: {other:?}"),
+        }
+
+        // Given away for free, with no end date.
+        let free = ItemPatch {
+            kind: Some(OfferKind::Give),
+            price: FieldEdit::Clear,
+            until: FieldEdit::Clear,
+            ..ItemPatch::default()
+        };
+        founder.edit_offer(&id, free).unwrap();
+        let (_, offer) = founder.offer(&id).unwrap();
+        assert_eq!((offer.kind, offer.price, offer.until), (OfferKind::Give, None, None));
+        let listed = founder.store().summary(&id).unwrap().unwrap();
+        assert_eq!(listed.until, None, "the listing no longer shows an expiry");
+
+        // The neighbour's replica, which had the price, merges the edit.
+        carry(&founder, &mut neighbour, &dir.path().join("free.bundle"));
+        let (_, seen) = neighbour.offer(&id).unwrap();
+        assert_eq!((seen.kind, seen.price, seen.until), (OfferKind::Give, None, None));
+
+        // And a price can be set again after being cleared.
+        let priced_again = ItemPatch {
+            kind: Some(OfferKind::Sell),
+            price: FieldEdit::Set("2".parse().unwrap()),
+            ..ItemPatch::default()
+        };
+        founder.edit_offer(&id, priced_again).unwrap();
+        assert_eq!(founder.offer(&id).unwrap().1.price, Some(200));
+    }
+
+    #[test]
+    fn an_edit_clears_a_requests_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut founder = household(dir.path(), "Ferme des Tilleuls");
+        founder.create_community("Saint-Martin", "heure", None).unwrap();
+        let id = founder
+            .add_request(ItemInput {
+                title: "Cherche bois de chauffage".into(),
+                until: Some(now_ms() + DAY_MS),
+                ..ItemInput::default()
+            })
+            .unwrap();
+        let no_end = ItemPatch {
+            until: FieldEdit::Clear,
+            ..ItemPatch::default()
+        };
+        founder.edit_request(&id, no_end).unwrap();
+        assert_eq!(founder.request(&id).unwrap().1.until, None);
+    }
 }

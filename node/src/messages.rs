@@ -84,7 +84,10 @@ pub fn problem(problem: &Problem, catalog: &Catalog) -> String {
 pub fn validation(error: &ValidationError, catalog: &Catalog) -> String {
     catalog.t(
         "err-invalid",
-        &[("field", error.field), ("problem", &problem(&error.problem, catalog))],
+        &[
+            ("field", &catalog.word("field", error.field)),
+            ("problem", &problem(&error.problem, catalog)),
+        ],
     )
 }
 

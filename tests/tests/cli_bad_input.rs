@@ -151,7 +151,7 @@ fn a_title_too_long_or_empty_is_refused() {
     for empty in ["", "   "] {
         let output = home.run_in(Lang::En, &["offer", "add", "--title", empty]);
         let (_, line) = refused(&["offer", "add", "--title", empty], &output);
-        assert!(line.contains("title"), "{line}");
+        assert!(line.contains("Title: "), "the refusal names the field: {line}");
         home.fail(&["request", "add", "--title", empty]);
         home.fail(&["event", "add", "--title", empty, "--start", "2030-12-05 18:00"]);
     }

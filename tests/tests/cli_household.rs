@@ -241,3 +241,69 @@ fn search_ignores_case_and_accents() {
     assert!(text.contains("Église"), "{text}");
     assert!(!text.contains("Poterie"), "{text}");
 }
+
+/// `edit --no-price` / `--no-until`: an offer first sold with an end date
+/// is then given away for as long as it stands; neither comes back.
+#[test]
+fn edit_removes_a_price_and_an_expiry() {
+    let home = Home::founder("Ferme des Tilleuls", "Saint-Martin-de-Vers", None);
+    let jam = home.add_offer(
+        "Confiture de prunes",
+        &["--kind", "sell", "--price", "3,50", "--until", "7d"],
+    );
+    let shown = home.json(&["offer", "show", &jam]);
+    assert_eq!(shown["offer"]["price"], 350, "{shown}");
+    assert!(shown["offer"]["until"].is_i64(), "{shown}");
+
+    // Both at once is a contradiction clap refuses, writing nothing.
+    let both = home.run(&["offer", "edit", &jam, "--price", "2", "--no-price"]);
+    assert!(!both.status.success());
+    let said = String::from_utf8_lossy(&both.stderr);
+    assert!(said.contains("--no-price") && said.contains("--price"), "{said}");
+    let both = home.run(&["offer", "edit", &jam, "--until", "2d", "--no-until"]);
+    assert!(!both.status.success());
+    assert_eq!(home.json(&["offer", "show", &jam])["offer"]["price"], 350);
+
+    // A sale cannot lose its price: refused, naming the price.
+    let (code, line) = home.fail(&["offer", "edit", &jam, "--no-price"]);
+    assert_eq!(code, 1, "{line}");
+    assert!(
+        line.contains("Prix : "),
+        "the refusal names the price, in French: {line}"
+    );
+
+    home.ok(&["offer", "edit", &jam, "--kind", "give", "--no-price", "--no-until"]);
+    let shown = home.json(&["offer", "show", &jam]);
+    assert!(shown["offer"]["price"].is_null(), "the price is gone: {shown}");
+    assert!(shown["offer"]["until"].is_null(), "the expiry is gone: {shown}");
+    assert_eq!(shown["offer"]["kind"], "give");
+    let listed = home.json(&["offer", "list"]);
+    assert_eq!(listed[0]["id"].as_str(), Some(jam.as_str()), "{listed}");
+    assert!(listed[0]["until"].is_null(), "the listing shows no expiry: {listed}");
+    assert!(listed[0].get("price").is_none_or(|price| price.is_null()), "{listed}");
+    let text = home.ok(&["offer", "show", &jam]);
+    assert!(!text.contains("3,50") && !text.contains("3.50"), "{text}");
+
+    // An edit that does not mention them leaves them alone; --no-expiry is
+    // another name for --no-until.
+    home.ok(&["offer", "edit", &jam, "--kind", "sell", "--price", "2", "--until", "3d"]);
+    home.ok(&["offer", "edit", &jam, "--title", "Confiture de prunes maison"]);
+    let shown = home.json(&["offer", "show", &jam]);
+    assert_eq!(shown["offer"]["price"], 200, "{shown}");
+    assert!(shown["offer"]["until"].is_i64(), "{shown}");
+    home.ok(&["offer", "edit", &jam, "--no-expiry"]);
+    assert!(home.json(&["offer", "show", &jam])["offer"]["until"].is_null());
+
+    // A request's expiry too.
+    let wood = id_of(&home.json(&[
+        "request",
+        "add",
+        "--title",
+        "Cherche bois de chauffage",
+        "--until",
+        "5d",
+    ]));
+    home.ok(&["request", "edit", &wood, "--no-until"]);
+    let shown = home.json(&["request", "show", &wood]);
+    assert!(shown["request"]["until"].is_null(), "{shown}");
+}

@@ -475,3 +475,105 @@ fn a_household_in_no_community_yet_is_told_where_to_begin() {
     assert!(refused.body.contains("value=\"Œufs frais\""), "what was typed stays");
     assert!(refused.body.contains("class=\"error-summary\""));
 }
+
+/// The edit form shows the current price and expiry; emptying them removes
+/// them, and a sale left without a price is refused next to the field.
+#[test]
+fn an_emptied_price_or_expiry_on_the_edit_form_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+    let id = created_id(
+        &node.post(
+            "/offres",
+            &[
+                ("title", "Confiture de prunes"),
+                ("kind", "sell"),
+                ("price", "3.50"),
+                ("until", "2099-06-30"),
+            ],
+        ),
+        "/offres",
+    );
+    let path = format!("/offres/{id}");
+    let page = text_of(&node.get(&path).expect(200).body);
+    assert!(page.contains("3.50") && page.contains("2099-06-30"), "{page}");
+
+    let form = node.get(&format!("{path}/modifier")).expect(200).body;
+    assert!(
+        form.contains("value=\"3.50\"") && form.contains("value=\"2099-06-30\""),
+        "the form shows the current price and expiry"
+    );
+    assert!(
+        text_of(&form).contains("empty the field to remove the price"),
+        "{}",
+        text_of(&form)
+    );
+
+    // Still a sale: the price is required, said next to its field, and
+    // nothing changes.
+    let refused = node.post(
+        &path,
+        &[
+            ("title", "Confiture de prunes"),
+            ("kind", "sell"),
+            ("price", ""),
+            ("until", "2099-06-30"),
+            ("until_was", "2099-06-30"),
+        ],
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"price-error\""),
+        "{}",
+        text_of(&refused.body)
+    );
+    assert!(text_of(&node.get(&path).body).contains("3.50"));
+
+    // Given away, with no end date.
+    let saved = node.post(
+        &path,
+        &[
+            ("title", "Confiture de prunes"),
+            ("kind", "give"),
+            ("price", ""),
+            ("until", ""),
+            ("until_was", "2099-06-30"),
+        ],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = node.get(&path).expect(200).body;
+    let shown = text_of(&page);
+    assert!(!shown.contains("3.50"), "the price is gone: {shown}");
+    assert!(!shown.contains("2099"), "the expiry is gone: {shown}");
+    assert!(!shown.contains("Price"), "no price line at all: {shown}");
+    let offer = node.proc.json(&["offer", "show", &id])["offer"].clone();
+    assert!(offer["price"].is_null() && offer["until"].is_null(), "{offer}");
+
+    // An expiry left as shown is kept while the price is set again.
+    node.post(
+        &path,
+        &[
+            ("title", "Confiture de prunes"),
+            ("kind", "sell"),
+            ("price", "2"),
+            ("until", "2099-07-14"),
+            ("until_was", ""),
+        ],
+    );
+    let saved = node.post(
+        &path,
+        &[
+            ("title", "Confiture de prunes maison"),
+            ("kind", "sell"),
+            ("price", "2.00"),
+            ("until", "2099-07-14"),
+            ("until_was", "2099-07-14"),
+        ],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let shown = text_of(&node.get(&path).body);
+    assert!(
+        shown.contains("Price 2 heure") && shown.contains("2099-07-14"),
+        "{shown}"
+    );
+}

@@ -231,3 +231,20 @@ err-link-unreachable = the household's first device did not answer ({ $reason })
 err-link-no-address = this code does not say where to reach the household's first device: make it while the node runs
 err-link-nobody = nobody used the device link code before it expired
 err-bad-answer = the other node's answer cannot be read
+
+## Names of the fields a refusal points at (crdt's ValidationError::field)
+field-title = Title
+field-from = From
+field-to = To
+field-seats = Seats
+field-ride = Ride
+field-unit = Unit
+field-target = Target
+field-group_buy = Group purchase
+field-people = People
+field-name = Name
+field-exchange = Exchange
+field-OfferKind = Kind of offer
+field-OfferState = State of the offer
+field-RequestState = State of the request
+field-RsvpAnswer = Answer

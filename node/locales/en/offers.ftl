@@ -95,3 +95,8 @@ offers-error-number = “{ $text }” is not a whole number
 ## A household in no community yet
 offers-no-community = Your household is not in a community yet: create one, or join your neighbours’ with their invite code.
 offers-no-community-link = Go to the Community page
+
+## Editing: the form shows the current price and expiry, and emptying one removes it
+offers-hint-price-edit = Unit: { $unit }. For example 12 or 12.50. Required for a sale; empty the field to remove the price.
+offers-hint-until-edit-offer = Optional: after this day, the offer no longer shows in the list. Empty the field and it no longer expires.
+offers-hint-until-edit-request = Optional: after this day, the request no longer shows in the list. Empty the field and it no longer expires.

@@ -232,3 +232,20 @@ err-link-unreachable = le premier appareil du foyer n'a pas répondu ({ $reason 
 err-link-no-address = ce code ne dit pas où joindre le premier appareil du foyer : faites-le avec le nœud en marche
 err-link-nobody = personne n'a utilisé le code de liaison avant son expiration
 err-bad-answer = la réponse de l'autre nœud est illisible
+
+## Noms des champs qu'un refus désigne (ValidationError::field de crdt)
+field-title = Titre
+field-from = Départ
+field-to = Arrivée
+field-seats = Places
+field-ride = Trajet
+field-unit = Unité
+field-target = Objectif
+field-group_buy = Achat groupé
+field-people = Personnes
+field-name = Nom
+field-exchange = Échange
+field-OfferKind = Type d'offre
+field-OfferState = État de l'offre
+field-RequestState = État de la demande
+field-RsvpAnswer = Réponse

@@ -95,3 +95,8 @@ offers-error-number = « { $text } » n’est pas un nombre entier
 ## A household in no community yet
 offers-no-community = Votre foyer ne fait encore partie d’aucune communauté : créez-en une ou rejoignez celle de vos voisins avec leur code d’invitation.
 offers-no-community-link = Aller à la page Communauté
+
+## Modification : le formulaire montre le prix et l’échéance actuels, et vider l’un des deux le retire
+offers-hint-price-edit = Unité : { $unit }. Par exemple 12 ou 12,50. Obligatoire pour une vente ; videz le champ pour retirer le prix.
+offers-hint-until-edit-offer = Facultatif : après ce jour, l’offre n’apparaît plus dans la liste. Videz le champ : elle n’expire plus.
+offers-hint-until-edit-request = Facultatif : après ce jour, la demande n’apparaît plus dans la liste. Videz le champ : elle n’expire plus.

@@ -5,7 +5,8 @@
 //! decide: a field the `crdt/` rules refuse comes back next to its input,
 //! with everything the villager typed, and status 422. Only what the rules
 //! cannot see — a price, a date or a number that does not parse — is checked
-//! here first.
+//! here first. The edit form is prefilled with the current values, so a
+//! price or an expiry the villager empties is removed, not left as it was.
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -20,7 +21,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{Item, Side, amount_text, current_unit, date_input_value, load_item, no_community, parse_id};
-use crate::household::{HouseholdError, ItemInput, ItemPatch};
+use crate::household::{FieldEdit, HouseholdError, ItemInput, ItemPatch};
 use crate::web::WebState;
 use crate::web::page::{
     FieldErrors, FieldOptions, Page, WebError, document, error_summary, select_field, text_area, text_field,
@@ -207,6 +208,25 @@ fn parse(page: &Page, side: Side, mode: Mode<'_>, fields: &Fields) -> Result<Par
     }
 }
 
+/// What a saved edit does to the price and the expiry. Both fields show the
+/// current value, so one left as shown is kept and one emptied is removed
+/// (a sale left without a price is then refused by the `crdt` rule, next to
+/// the field). A request has no price field: its price is not touched.
+fn clearable_edits(side: Side, fields: &Fields, parsed: &Parsed) -> (FieldEdit<Amount>, FieldEdit<i64>) {
+    let price = match (side, parsed.price) {
+        (Side::Requests, _) => FieldEdit::Keep,
+        (Side::Offers, Some(price)) => FieldEdit::Set(price),
+        (Side::Offers, None) => FieldEdit::Clear,
+    };
+    // `parse` leaves `until` unread when it is the date shown (see `until_was`).
+    let until = match parsed.until {
+        Some(until) => FieldEdit::Set(until),
+        None if fields.until.trim() == fields.until_was.trim() => FieldEdit::Keep,
+        None => FieldEdit::Clear,
+    };
+    (price, until)
+}
+
 fn whole_number(page: &Page, errors: &mut FieldErrors, field: &str, text: &str) -> Option<i64> {
     let text = text.trim();
     if text.is_empty() {
@@ -364,15 +384,16 @@ pub async fn save(
         Ok(parsed) => parsed,
         Err(errors) => return Ok(refused(&page, side, mode, &fields, &errors, Some(&item.unit))),
     };
+    let (price, until) = clearable_edits(side, &fields, &parsed);
     let patch = ItemPatch {
         title: Some(fields.title.clone()),
         description: Some(fields.description.clone()),
         // As on the new form, an empty category is the default one.
         category: Some(optional(&fields.category).unwrap_or_else(|| "divers".to_owned())),
         kind: parsed.kind,
-        price: parsed.price,
+        price,
         place: Some(fields.place.clone()),
-        until: parsed.until,
+        until,
         state: None,
     };
     let saved = state
@@ -454,8 +475,12 @@ fn render(
         Mode::New => page.t("offers-publish"),
         Mode::Edit(..) => page.t("offers-save"),
     };
-    let price_hint = page.ta("offers-hint-price", &[("unit", unit.unwrap_or_default())]);
-    let until_hint = side.t(page, "hint-until");
+    // On the edit form the hints also say that emptying a field removes it.
+    let (price_hint, until_hint) = match mode {
+        Mode::New => ("offers-hint-price", side.t(page, "hint-until")),
+        Mode::Edit(..) => ("offers-hint-price-edit", side.t(page, "hint-until-edit")),
+    };
+    let price_hint = page.ta(price_hint, &[("unit", unit.unwrap_or_default())]);
     let place_hint = page.t("offers-hint-place");
     let category_hint = page.t("offers-hint-category");
     let kind_hint = side.t(page, "hint-kind");

@@ -176,11 +176,14 @@ pub fn link_deadline(expires: &str) -> Result<i64> {
 }
 
 /// Prints a link code (text and QR code, or JSON). `node_runs`: the running
-/// node answers it, so the command ends here.
+/// node answers it, so the command ends here. The JSON is one line with
+/// `"event": "code"`, the same whether or not the command then waits, so a
+/// script reads the first line of `device link --json` as the code either
+/// way (the JSON Lines are described in `args::DeviceCommand::Link`).
 pub fn show_link_code(code: &LinkCode, qr: bool, node_runs: bool, out: &Out<'_>) -> Result<()> {
     let text = code.to_text();
     let expires = time(code.expires_at);
-    out.show(
+    out.show_line(
         || {
             let mut shown = format!("{}\n\n{text}\n", out.t("link-made", &[("expires", &expires)]));
             if qr {
@@ -193,7 +196,7 @@ pub fn show_link_code(code: &LinkCode, qr: bool, node_runs: bool, out: &Out<'_>)
             ));
             shown
         },
-        &json!({ "code": text, "expires_at": code.expires_at }),
+        &json!({ "event": "code", "code": text, "expires_at": code.expires_at }),
     )
 }
 
@@ -226,13 +229,14 @@ pub fn link_and_wait(expires: &str, qr: bool, access: &Access<'_>, out: &Out<'_>
     });
     shown?;
     let served = served?;
-    out.show(
+    // The second line of the JSON Lines the code began.
+    out.show_line(
         || {
             out.t(
                 "device-linked",
                 &[("id", &served.device[..8]), ("label", &served.label)],
             )
         },
-        &served,
+        &json!({ "event": "linked", "device": served.device, "label": served.label }),
     )
 }

@@ -25,6 +25,49 @@ pub struct NodeContext {
     pub household: Arc<Mutex<Household>>,
     /// The swarm task's handle.
     pub net: NetHandle,
+    /// The relays this node dialed at start, from node.toml and `--relay`:
+    /// what it actually uses, which the file alone does not say.
+    pub relays: Arc<[Relay]>,
+}
+
+/// A relay the node dials when it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relay {
+    pub address: Multiaddr,
+    pub given_in: RelayOrigin,
+}
+
+/// Where a relay was given: a steward looking at the page should know
+/// whether it survives a restart (node.toml) or not (`--relay`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayOrigin {
+    NodeFile,
+    CommandLine,
+    Both,
+}
+
+/// node.toml's `dial` addresses, then `--relay` ones, each once.
+fn relays(from_file: Vec<Multiaddr>, from_command_line: Vec<Multiaddr>) -> Vec<Relay> {
+    let mut relays: Vec<Relay> = Vec::new();
+    let given = from_file
+        .into_iter()
+        .map(|address| (address, RelayOrigin::NodeFile))
+        .chain(
+            from_command_line
+                .into_iter()
+                .map(|address| (address, RelayOrigin::CommandLine)),
+        );
+    for (address, origin) in given {
+        match relays.iter_mut().find(|relay| relay.address == address) {
+            Some(relay) if relay.given_in != origin => relay.given_in = RelayOrigin::Both,
+            Some(_) => {}
+            None => relays.push(Relay {
+                address,
+                given_in: origin,
+            }),
+        }
+    }
+    relays
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,11 +154,10 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
         (true, false) => addresses(&settings.listen)?,
         (true, true) => DEFAULT_LISTEN.iter().filter_map(|a| a.parse().ok()).collect(),
     };
-    let mut dial = addresses(&settings.dial)?;
-    dial.extend(addresses(&options.relays)?);
+    let relays = relays(addresses(&settings.dial)?, addresses(&options.relays)?);
     let config = net::Config {
         listen,
-        dial,
+        dial: relays.iter().map(|relay| relay.address.clone()).collect(),
         mdns: settings.mdns.unwrap_or(true),
         resync_every: Duration::from_secs(settings.resync_seconds.unwrap_or(20).max(1)),
     };
@@ -124,6 +166,7 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
     let context = NodeContext {
         household,
         net: net.clone(),
+        relays: relays.into(),
     };
 
     let listener = api::bind(&options.api).await?;
@@ -243,5 +286,34 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addresses(texts: &[&str]) -> Vec<Multiaddr> {
+        texts.iter().map(|text| text.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_relay_given_twice_is_dialed_once_and_says_where_it_was_given() {
+        let hall = "/ip4/192.168.1.10/tcp/4001";
+        let school = "/ip4/192.168.1.20/tcp/4001";
+        let farm = "/ip4/10.0.0.7/udp/4001/quic-v1";
+        let relays = relays(addresses(&[hall, school, hall]), addresses(&[farm, hall, farm]));
+        let seen: Vec<(String, RelayOrigin)> = relays
+            .iter()
+            .map(|relay| (relay.address.to_string(), relay.given_in))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (hall.to_owned(), RelayOrigin::Both),
+                (school.to_owned(), RelayOrigin::NodeFile),
+                (farm.to_owned(), RelayOrigin::CommandLine),
+            ]
+        );
     }
 }

@@ -14,7 +14,7 @@ use automerge::ChangeHash;
 use libp2p::{Multiaddr, PeerId, multiaddr};
 use maillage_crdt::{CommunityId, DocHeader, DocId, DocKind, HouseholdId, Record, Removal};
 use maillage_node::household::{ItemInput, ItemPatch, now_ms};
-use maillage_node::net::wire::{RecordsResponse, SyncResponse};
+use maillage_node::net::wire::{RecordsResponse, SyncRefusal, SyncResponse};
 use maillage_protocol::sync::{MAX_FRAME_BYTES, Session, WIRE_VERSION};
 use rogue::{Forging, Rogue, change_title};
 use serde_bytes::ByteBuf;
@@ -420,11 +420,24 @@ async fn malformed_frames_and_records_leave_a_node_up_and_get_the_sender_banned(
         .frame(stage.a_peer, community, vec![WIRE_VERSION, 0xff, 0xff, 0xff, 0x07])
         .await;
     assert!(
-        matches!(answer, Ok(SyncResponse::Refused)),
+        matches!(
+            answer,
+            Ok(SyncResponse::Refused {
+                reason: SyncRefusal::NoSession
+            })
+        ),
         "garbage opening: {answer:?}"
     );
     let answer = rogue.frame(stage.a_peer, community, vec![0x42; 64]).await;
-    assert!(matches!(answer, Ok(SyncResponse::Refused)), "wrong version: {answer:?}");
+    assert!(
+        matches!(
+            answer,
+            Ok(SyncResponse::Refused {
+                reason: SyncRefusal::NoSession
+            })
+        ),
+        "wrong version: {answer:?}"
+    );
     stage.assert_a_up().await;
 
     // A frame far over the limit: the transport refuses it before decoding.
@@ -599,4 +612,34 @@ async fn a_removed_member_opening_a_session_directly_gets_nothing_new() {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// A household in none of A's communities opens a sync session for A's
+/// community, as a stranger on the LAN could: A says why it refuses (so the
+/// stranger's log can say it too), and sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_sync_session_is_refused_as_not_a_member() {
+    quiet_panics();
+    let (name, dir, household) = village(&["Ferme"]).pop().unwrap();
+    let a = TestNode::start(&name, dir, household).await;
+    let community = community_of(&a);
+    let (_stranger_dir, stranger) = TestNode::household("Inconnu");
+    let rogue = Rogue::start(stranger.device_key(), records_of(&stranger));
+    let a_peer = peer_of(&a.address);
+    rogue.dial(&a.address).await.unwrap();
+
+    let (_, opening) = Session::initiate(community, stranger.store()).unwrap();
+    let answer = tokio::time::timeout(WAIT, rogue.frame(a_peer, community, opening))
+        .await
+        .expect("A answers within the wait");
+    assert!(
+        matches!(
+            answer,
+            Ok(SyncResponse::Refused {
+                reason: SyncRefusal::NotAMember
+            })
+        ),
+        "a stranger's opening frame: {answer:?}"
+    );
+    assert!(a.net.status().await.is_some(), "A's network task stopped");
 }

@@ -274,3 +274,59 @@ fn wait_with_timeout(mut child: std::process::Child) -> std::process::Output {
     }
     child.wait_with_output().unwrap()
 }
+
+/// A script drives a waiting `device link --json`: it reads the code from
+/// the first line while the command waits, then the outcome from the next.
+/// Every line of stdout is one JSON object saying which event it is.
+#[test]
+fn a_waiting_device_link_in_json_prints_one_event_per_line() {
+    let root = tempfile::tempdir().unwrap();
+    let ferme = procs::Proc::new(root.path(), "ferme", None);
+    ferme.ok(&["init", "--name", "Ferme des Tilleuls"]);
+    ferme.ok(&["community", "create", "Saint-Martin-de-Vers"]);
+    ferme.loopback_only();
+
+    let mut waiting = ferme.spawn(&["--json", "device", "link"]);
+    let lines = json_lines(&mut waiting);
+    let first = lines.recv_timeout(procs::WAIT).expect("no first line");
+    assert_eq!(first["event"], "code", "{first}");
+    let code = first["code"].as_str().unwrap().to_owned();
+    assert!(code.starts_with("maillage-lien1-"), "{first}");
+    assert!(first["expires_at"].as_i64().unwrap() > maillage_node::household::now_ms());
+
+    let portable = procs::Proc::new(root.path(), "portable", None);
+    portable.loopback_only();
+    portable.ok(&["device", "add", &code, "--label", "portable"]);
+    let second = lines.recv_timeout(procs::WAIT).expect("no line after the link");
+    assert_eq!(second["event"], "linked", "{second}");
+    assert_eq!(second["label"], "portable");
+    let new_device = portable.json(&["whoami"])["device"].as_str().unwrap().to_owned();
+    assert_eq!(second["device"], new_device);
+
+    let output = wait_with_timeout(waiting);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        lines.recv_timeout(Duration::from_secs(1)).is_err(),
+        "more than two lines"
+    );
+}
+
+/// The lines `child` prints on stdout, each parsed as one JSON value as it
+/// comes (a line that is not one fails the test there).
+fn json_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().unwrap();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let value: serde_json::Value =
+                serde_json::from_str(&line).unwrap_or_else(|error| panic!("not one JSON value ({error}): {line}"));
+            assert!(value.is_object(), "{line}");
+            if send.send(value).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}

@@ -260,3 +260,70 @@ fn a_household_in_no_community_is_told_how_to_start_one() {
     let indicators = text_of(&node.get("/indicateurs").expect(200).body);
     assert!(indicators.contains("not in a community yet"), "{indicators}");
 }
+
+/// The relays of one `<li>` each in the page's relay list, as text.
+fn relay_items(html: &str) -> Vec<String> {
+    fragment(html, "<ul class=\"relays\"", "</ul>")
+        .split("<li")
+        .skip(1)
+        .map(text_of)
+        .map(|item| item.trim_start_matches('>').trim().to_owned())
+        .collect()
+}
+
+/// `maillage node --relay` shows on the page as node.toml's relays do: the
+/// relays the running node dialed, each once, each saying where it was
+/// given and whether the node is connected to it right now.
+#[test]
+fn relays_given_with_the_relay_option_are_listed_with_where_they_come_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let founder = WebNode::founder(dir.path(), "Ferme des Tilleuls", "Les Granges");
+    // The founder's node plays the village-hall relay.
+    let status = founder.proc.json(&["status"]);
+    let listening = status["listen_addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|address| address.as_str())
+        .find(|address| address.contains("/tcp/"))
+        .expect("a TCP address")
+        .to_owned();
+    let hall = format!("{listening}/p2p/{}", status["peer_id"].as_str().unwrap());
+    // Nothing listens on the discard port: a relay that is down.
+    let down = "/ip4/127.0.0.1/tcp/9";
+
+    let code = founder.proc.json(&["community", "invite", "--uses", "1"])["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let neighbour = WebNode::init(dir.path(), "Moulin");
+    neighbour.ok(&["community", "join", &code]);
+    // The hall is in node.toml too: one relay, given in both places.
+    let settings = neighbour.home.join("node.toml");
+    let mut toml = std::fs::read_to_string(&settings).unwrap();
+    toml.push_str(&format!("dial = [\"{hall}\"]\n"));
+    std::fs::write(&settings, toml).unwrap();
+    let neighbour = WebNode::start_with(neighbour, &["--relay", &hall, "--relay", down]);
+
+    let page = wait_for_page(&neighbour, "/communaute", "the hall relay connected", |body| {
+        relay_items(body)
+            .iter()
+            .any(|item| item.contains(&hall) && item.ends_with("— connected"))
+    });
+    let relays = relay_items(&page);
+    assert_eq!(relays.len(), 2, "{relays:?}");
+    assert!(
+        relays[0].starts_with(&hall) && relays[0].contains("given in node.toml and with the option --relay"),
+        "{relays:?}"
+    );
+    assert!(
+        relays[1].starts_with(down)
+            && relays[1].contains("given with the option --relay, for this run only")
+            && relays[1].ends_with("not connected right now"),
+        "{relays:?}"
+    );
+    assert!(!text_of(&page).contains("No relay is configured"), "{page}");
+
+    let in_french = relay_items(&neighbour.get_as("/communaute", "fr").expect(200).body);
+    assert!(in_french[1].contains("indiqué par l’option --relay"), "{in_french:?}");
+}

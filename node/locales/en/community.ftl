@@ -57,9 +57,13 @@ community-page-listening = It listens on these addresses:
 
 community-page-relays = Relays
 community-page-relays-explain = A relay is a node that is always on, at the village hall for instance: it passes news between households that are never connected at the same time.
-community-page-relays-none = No relay is configured. To add one, write its address in your household’s node.toml file, then restart maillage node:
-community-page-relays-configured = Your node connects to these relays when it starts (node.toml file):
-community-page-relays-unreadable = The node.toml file could not be read: { $reason }
+community-page-relays-none = No relay is configured. To add one, write its address in your household’s node.toml file, then restart maillage node (or start it once with the option --relay ADDRESS):
+community-page-relays-configured = Your node dialed these relays when it started:
+community-page-relay-from-file = given in node.toml
+community-page-relay-from-command-line = given with the option --relay, for this run only
+community-page-relay-from-both = given in node.toml and with the option --relay
+community-page-relay-connected = connected
+community-page-relay-not-connected = not connected right now
 community-page-known-nodes = Members’ nodes met before
 community-page-known-nodes-none = Your node has not met any member’s node yet.
 community-page-known-nodes-explain = Your node calls them again by itself when the connection drops.

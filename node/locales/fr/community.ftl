@@ -57,9 +57,13 @@ community-page-listening = Il écoute sur ces adresses :
 
 community-page-relays = Relais
 community-page-relays-explain = Un relais est un nœud toujours allumé, par exemple à la mairie : il fait passer les nouvelles entre des foyers qui ne sont jamais connectés en même temps.
-community-page-relays-none = Aucun relais n’est configuré. Pour en ajouter un, écrivez son adresse dans le fichier node.toml de votre foyer, puis relancez maillage node :
-community-page-relays-configured = Votre nœud se connecte à ces relais au démarrage (fichier node.toml) :
-community-page-relays-unreadable = Le fichier node.toml n’a pas pu être lu : { $reason }
+community-page-relays-none = Aucun relais n’est configuré. Pour en ajouter un, écrivez son adresse dans le fichier node.toml de votre foyer, puis relancez maillage node (ou lancez-le une fois avec l’option --relay ADRESSE) :
+community-page-relays-configured = Votre nœud s’est connecté à ces relais à son démarrage :
+community-page-relay-from-file = indiqué dans node.toml
+community-page-relay-from-command-line = indiqué par l’option --relay, pour ce lancement seulement
+community-page-relay-from-both = indiqué dans node.toml et par l’option --relay
+community-page-relay-connected = connecté
+community-page-relay-not-connected = pas connecté pour l’instant
 community-page-known-nodes = Nœuds de membres déjà rencontrés
 community-page-known-nodes-none = Votre nœud n’a encore rencontré aucun nœud de membre.
 community-page-known-nodes-explain = Votre nœud les rappelle de lui-même quand la connexion se perd.

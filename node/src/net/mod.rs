@@ -39,7 +39,7 @@ use tracing::{debug, info, warn};
 use crate::household::{Admission, Household, Linking, now_ms};
 use crate::store::ApplyReport;
 use behaviour::{Behaviour, BehaviourEvent};
-use wire::{RecordsRequest, RecordsResponse, Refusal, SyncRequest, SyncResponse};
+use wire::{RecordsRequest, RecordsResponse, Refusal, SyncRefusal, SyncRequest, SyncResponse};
 
 /// A connected peer, as `maillage peers` shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -269,7 +269,9 @@ enum Work {
     },
     SyncRefused {
         peer: PeerId,
+        community: CommunityId,
         channel: ResponseChannel<SyncResponse>,
+        reason: SyncRefusal,
     },
     Communities(Vec<CommunityId>),
     Known(Vec<(PeerId, Known)>),
@@ -1184,26 +1186,12 @@ impl Node {
                 self.inbound.remove(&(peer, community));
                 Session::respond(community)
             }
-            Some(_) => {
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_response(channel, SyncResponse::Refused);
-                return;
-            }
+            Some(_) => return self.refuse_sync(peer, community, channel, SyncRefusal::CommunityMismatch),
             None => match self.inbound.remove(&(peer, community)) {
                 Some(session) => session,
                 // Refused without a strike: it costs one decode and no state,
                 // and a newer peer speaking a later version must not be banned.
-                None => {
-                    let _ = self
-                        .swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_response(channel, SyncResponse::Refused);
-                    return;
-                }
+                None => return self.refuse_sync(peer, community, channel, SyncRefusal::NoSession),
             },
         };
         let mut session = session;
@@ -1211,7 +1199,12 @@ impl Node {
         // land in the middle of a session, and nothing more goes out after it.
         self.blocking(move |household| {
             if !is_member(household, &peer, &community) {
-                return Work::SyncRefused { peer, channel };
+                return Work::SyncRefused {
+                    peer,
+                    community,
+                    channel,
+                    reason: SyncRefusal::NotAMember,
+                };
             }
             let result = step_and_ingest(&mut session, &frame, household);
             Work::SyncAnswered {
@@ -1222,6 +1215,23 @@ impl Node {
                 result,
             }
         });
+    }
+
+    /// Answers a sync frame with a refusal and why, so the asker can say
+    /// (and log) what stopped it rather than guess.
+    fn refuse_sync(
+        &mut self,
+        peer: PeerId,
+        community: CommunityId,
+        channel: ResponseChannel<SyncResponse>,
+        reason: SyncRefusal,
+    ) {
+        debug!(%peer, %community, %reason, "sync refused");
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, SyncResponse::Refused { reason });
     }
 
     fn on_sync_response(&mut self, peer: PeerId, request: OutboundRequestId, response: SyncResponse) {
@@ -1248,8 +1258,11 @@ impl Node {
                     }
                 });
             }
-            SyncResponse::Refused => {
-                debug!(%peer, %community, "peer refused to sync");
+            SyncResponse::Refused { reason } => {
+                // Usually a membership the two nodes do not agree on yet (the
+                // records exchanged before each session settle it), so worth
+                // a line in the log, with the peer to look up.
+                info!(%peer, %community, %reason, "peer refused to sync");
                 self.finish_outbound(peer, community, false);
             }
             SyncResponse::Failed(reason) => {
@@ -1503,14 +1516,12 @@ impl Node {
                 };
                 let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
             }
-            Work::SyncRefused { peer, channel } => {
-                debug!(%peer, "sync refused: not a member of that community");
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_response(channel, SyncResponse::Refused);
-            }
+            Work::SyncRefused {
+                peer,
+                community,
+                channel,
+                reason,
+            } => self.refuse_sync(peer, community, channel, reason),
         }
     }
 

@@ -11,6 +11,8 @@ use serde_bytes::ByteBuf;
 pub const RECORDS_PROTOCOL: &str = "/maillage/records/2";
 /// The sync protocol id comes from `maillage-protocol`.
 pub const SYNC_PROTOCOL: &str = maillage_protocol::sync::PROTOCOL;
+/// Why a sync frame is not answered; defined with the sync protocol.
+pub use maillage_protocol::sync::Refusal as SyncRefusal;
 
 /// Largest records message: a community's records are a few hundred bytes
 /// each, and a village has at most a few hundred households.
@@ -116,8 +118,43 @@ pub struct SyncRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum SyncResponse {
     Frame(ByteBuf),
-    /// The responder will not sync this community with this peer.
-    Refused,
+    /// The responder will not answer this frame, and this is why (since
+    /// `/maillage/sync/3`).
+    Refused {
+        reason: SyncRefusal,
+    },
     /// The frame was invalid; the session is over.
     Failed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+    use libp2p::StreamProtocol;
+    use libp2p::request_response::{Codec, cbor};
+
+    use super::*;
+
+    /// Through the codec the swarm uses, as the bytes a peer would read.
+    fn over_the_wire(response: SyncResponse) -> SyncResponse {
+        let mut codec = cbor::codec::Codec::<SyncRequest, SyncResponse>::default();
+        let protocol = StreamProtocol::new(SYNC_PROTOCOL);
+        let mut bytes = Vec::new();
+        block_on(codec.write_response(&protocol, &mut bytes, response)).unwrap();
+        block_on(codec.read_response(&protocol, &mut bytes.as_slice())).unwrap()
+    }
+
+    #[test]
+    fn a_sync_refusal_reaches_the_asker_with_its_reason() {
+        for reason in [
+            SyncRefusal::NotAMember,
+            SyncRefusal::NoSession,
+            SyncRefusal::CommunityMismatch,
+        ] {
+            match over_the_wire(SyncResponse::Refused { reason }) {
+                SyncResponse::Refused { reason: received } => assert_eq!(received, reason),
+                other => panic!("{reason:?} came back as {other:?}"),
+            }
+        }
+    }
 }

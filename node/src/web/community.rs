@@ -23,6 +23,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use libp2p::multiaddr::{Multiaddr, Protocol};
 use maillage_crdt::{Amount, DeviceId, HouseholdId};
 use maillage_protocol::InviteCode;
 use maud::{Markup, html};
@@ -33,7 +34,7 @@ use super::page::{FieldErrors, FieldOptions, Page, Section, WebError, document, 
 use crate::household::{DeviceView, Household, HouseholdError, MemberView, now_ms};
 use crate::i18n::Lang;
 use crate::net::NetStatus;
-use crate::runtime::NodeFile;
+use crate::runtime::{Relay, RelayOrigin};
 
 /// How long the page waits for the swarm task to describe the mesh. The
 /// page is still shown, without the mesh, if the task is busy.
@@ -69,8 +70,6 @@ struct Overview {
     /// Every community of the household: id → name (the mesh status names
     /// communities by id).
     communities: BTreeMap<String, String>,
-    /// `dial` addresses of node.toml, or why the file could not be read.
-    relays: Result<Vec<String>, String>,
     known_nodes: Vec<KnownNode>,
 }
 
@@ -85,9 +84,6 @@ struct KnownNode {
 fn overview(household: &Household) -> Result<Overview, HouseholdError> {
     let community = household.community()?;
     let me = household.id();
-    let relays = NodeFile::load(household.home())
-        .map(|file| file.dial)
-        .map_err(|error| error.to_string());
     let known_nodes = household
         .address_book()
         .into_iter()
@@ -116,7 +112,6 @@ fn overview(household: &Household) -> Result<Overview, HouseholdError> {
             .into_iter()
             .map(|community| (community.id, community.name))
             .collect(),
-        relays,
         known_nodes,
     })
 }
@@ -186,7 +181,7 @@ async fn render(
         (members_section(page, &overview))
         (devices_section(page, &overview.devices))
         (mesh_section(page, mesh.as_ref(), &overview.communities))
-        (relays_section(page, &overview))
+        (relays_section(page, &state.context().relays, mesh.as_ref(), &overview))
         (invite_section(page, &overview, form, errors))
     };
     Ok((status, document(page, &title, Section::Community, main)).into_response())
@@ -417,22 +412,34 @@ fn mesh_section(page: &Page, mesh: Option<&NetStatus>, communities: &BTreeMap<St
     }
 }
 
-fn relays_section(page: &Page, overview: &Overview) -> Markup {
+/// The relays the running node dialed (node.toml's and `--relay`'s), each
+/// with where it was given and, when the swarm answered, whether it is
+/// connected now; then the members' nodes it redials by itself.
+fn relays_section(page: &Page, relays: &[Relay], mesh: Option<&NetStatus>, overview: &Overview) -> Markup {
     html! {
         section aria-labelledby="relays-title" {
             h2 id="relays-title" { (page.t("community-page-relays")) }
             p { (page.t("community-page-relays-explain")) }
-            @match &overview.relays {
-                Err(reason) => { p class="error-message" { (page.ta("community-page-relays-unreadable", &[("reason", reason)])) } }
-                Ok(relays) if relays.is_empty() => {
-                    p { (page.t("community-page-relays-none")) }
-                    pre { code { "dial = [\"/ip4/192.168.1.10/tcp/4001\"]" } }
-                }
-                Ok(relays) => {
-                    p { (page.t("community-page-relays-configured")) }
-                    ul {
-                        @for relay in relays {
-                            li { code class="code" { (relay) } }
+            @if relays.is_empty() {
+                p { (page.t("community-page-relays-none")) }
+                pre { code { "dial = [\"/ip4/192.168.1.10/tcp/4001\"]" } }
+            } @else {
+                p { (page.t("community-page-relays-configured")) }
+                ul class="relays" {
+                    @for relay in relays {
+                        li {
+                            code class="code" { (relay.address) }
+                            br;
+                            (page.t(match relay.given_in {
+                                RelayOrigin::NodeFile => "community-page-relay-from-file",
+                                RelayOrigin::CommandLine => "community-page-relay-from-command-line",
+                                RelayOrigin::Both => "community-page-relay-from-both",
+                            }))
+                            @match mesh.map(|status| is_connected(&relay.address, status)) {
+                                Some(true) => { " — " strong class="relay-state" { (page.t("community-page-relay-connected")) } }
+                                Some(false) => { " — " span class="relay-state" { (page.t("community-page-relay-not-connected")) } }
+                                None => {}
+                            }
                         }
                     }
                 }
@@ -456,6 +463,34 @@ fn relays_section(page: &Page, overview: &Overview) -> Markup {
             }
         }
     }
+}
+
+/// Whether the node holds a connection to `relay` now: to the peer its
+/// `/p2p/` part names, else to its address (a connection the node dialed
+/// has the dialed address as its remote one).
+fn is_connected(relay: &Multiaddr, mesh: &NetStatus) -> bool {
+    let (relay_transport, relay_peer) = split_peer(relay);
+    mesh.peers.iter().any(|peer| match relay_peer {
+        Some(relay_peer) => peer.peer == relay_peer.to_string(),
+        None => peer
+            .addresses
+            .iter()
+            .filter_map(|address| address.parse::<Multiaddr>().ok())
+            .any(|address| split_peer(&address).0 == relay_transport),
+    })
+}
+
+/// An address without its `/p2p/` part, and the peer that part names.
+fn split_peer(address: &Multiaddr) -> (Multiaddr, Option<libp2p::PeerId>) {
+    let mut transport = Multiaddr::empty();
+    let mut peer = None;
+    for protocol in address.iter() {
+        match protocol {
+            Protocol::P2p(id) => peer = Some(id),
+            other => transport.push(other),
+        }
+    }
+    (transport, peer)
 }
 
 fn invite_section(page: &Page, overview: &Overview, form: &InviteForm, errors: &FieldErrors) -> Markup {

@@ -1,4 +1,4 @@
-//! The messages of `/maillage/sync/2` and their frames.
+//! The messages of `/maillage/sync/3` and their frames.
 //!
 //! A frame is one byte, [`WIRE_VERSION`], then one byte saying how the
 //! message is encoded: [`PLAIN`] (postcard) or [`ZSTD`] (postcard, then a

@@ -1,4 +1,4 @@
-//! The sync protocol (`/maillage/sync/2`): how two nodes bring one
+//! The sync protocol (`/maillage/sync/3`): how two nodes bring one
 //! community's documents to the same state, sans I/O.
 //!
 //! # What and why
@@ -94,15 +94,18 @@ mod tests;
 
 use automerge::ChangeHash;
 use maillage_crdt::{CommunityId, DocHeader, DocId, SignedChange};
+use serde::{Deserialize, Serialize};
 
 pub use message::{DocPart, Hash, Message, Offer, Open, Request, Response, opening_community};
 pub use reconcile::{item_id, set_digest};
 pub use session::{Role, Session, Step, SyncStats};
 
-/// The libp2p protocol id. A future incompatible version gets a new id (and
-/// a new [`WIRE_VERSION`]), so old and new nodes refuse each other cleanly.
-/// Version 2 compresses frames and leaves derivable ids out of them.
-pub const PROTOCOL: &str = "/maillage/sync/2";
+/// The libp2p protocol id. Anything incompatible on the stream gets a new
+/// id, so old and new nodes refuse each other cleanly at negotiation; a
+/// change to the frames themselves also gets a new [`WIRE_VERSION`].
+/// Version 2 compresses frames and leaves derivable ids out of them;
+/// version 3 says why a session is refused ([`Refusal`]), frames unchanged.
+pub const PROTOCOL: &str = "/maillage/sync/3";
 
 /// The first byte of every frame. A frame with another byte is refused with
 /// [`Error::UnsupportedVersion`] before anything else is read.
@@ -167,6 +170,27 @@ pub trait DocSource {
     /// known, this is every change of the document). Empty if the document
     /// is unknown.
     fn changes_since(&self, doc: &DocId, their_heads: &[ChangeHash]) -> Result<Vec<SignedChange>, SourceError>;
+}
+
+/// Why a node will not answer a sync frame, sent back to the asker instead
+/// of a frame. A newer peer may know more reasons than this list: the
+/// protocol id says which list it speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The asker's household is not a member of the community as far as the
+    /// answerer knows, or the answerer is not in that community: nothing
+    /// about it is given, not even which of the two.
+    #[error("not a member of the community")]
+    NotAMember,
+    /// A frame that does not open a session arrived with no session under
+    /// way: the answerer dropped it (a restart, a lost connection), or the
+    /// frame was not a session's opening.
+    #[error("no sync session is under way with this peer for this community")]
+    NoSession,
+    /// The opening frame names another community than the request does.
+    #[error("the opening frame names another community than the request")]
+    CommunityMismatch,
 }
 
 /// Why a session ended early. Every variant ends the session; those about

@@ -916,3 +916,18 @@ proptest! {
         });
     }
 }
+
+// ---- refusals ----
+
+#[test]
+fn every_refusal_reason_round_trips_and_reads_as_a_reason() {
+    for reason in [Refusal::NotAMember, Refusal::NoSession, Refusal::CommunityMismatch] {
+        let bytes = postcard::to_allocvec(&reason).unwrap();
+        assert_eq!(postcard::from_bytes::<Refusal>(&bytes).unwrap(), reason);
+        // Logged on the asker's side as a sentence, not a variant name.
+        let text = reason.to_string();
+        assert!(text.contains(' ') && !text.ends_with('.'), "{text:?}");
+    }
+    // A reason from a later list is an error, not another reason.
+    assert!(postcard::from_bytes::<Refusal>(&[42]).is_err());
+}

@@ -15,8 +15,8 @@ use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identity, multiaddr, nois
 use maillage_crdt::{CommunityId, DocHeader, DocId, Document, SecretKey, SignedChange, Writer};
 use maillage_node::Store;
 use maillage_node::net::wire::{
-    MAX_RECORDS_BYTES, MAX_SYNC_BYTES, RECORDS_PROTOCOL, RecordsRequest, RecordsResponse, SYNC_PROTOCOL, SyncRequest,
-    SyncResponse,
+    MAX_RECORDS_BYTES, MAX_SYNC_BYTES, RECORDS_PROTOCOL, RecordsRequest, RecordsResponse, SYNC_PROTOCOL, SyncRefusal,
+    SyncRequest, SyncResponse,
 };
 use maillage_protocol::sync::{DocSource, Session, SourceError};
 use serde_bytes::ByteBuf;
@@ -148,7 +148,7 @@ impl Rogue {
                         _ => return Ok(received),
                     }
                 }
-                SyncResponse::Refused => return Err("refused".into()),
+                SyncResponse::Refused { reason } => return Err(format!("refused: {reason}")),
                 SyncResponse::Failed(reason) => return Err(format!("failed: {reason}")),
             }
         }
@@ -242,7 +242,12 @@ async fn run(mut swarm: Swarm<RogueBehaviour>, mut commands: mpsc::Receiver<Comm
                 SwarmEvent::Behaviour(RogueBehaviourEvent::Sync(event)) => match event {
                     request_response::Event::Message { message, .. } => match message {
                         request_response::Message::Request { channel, .. } => {
-                            let _ = swarm.behaviour_mut().sync.send_response(channel, SyncResponse::Refused);
+                            let _ = swarm.behaviour_mut().sync.send_response(
+                                channel,
+                                SyncResponse::Refused {
+                                    reason: SyncRefusal::NotAMember,
+                                },
+                            );
                         }
                         request_response::Message::Response { request_id, response } => {
                             if let Some(reply) = syncs.remove(&request_id) {

@@ -70,8 +70,15 @@ impl WebNode {
 
     /// Starts the node of `proc` with its web page on a free port, and logs
     /// in.
-    pub fn start(mut proc: Proc) -> WebNode {
-        proc.start_node(&["--web", "127.0.0.1:0"]);
+    pub fn start(proc: Proc) -> WebNode {
+        WebNode::start_with(proc, &[])
+    }
+
+    /// [`WebNode::start`], with more arguments for `maillage node`.
+    pub fn start_with(mut proc: Proc, node_args: &[&str]) -> WebNode {
+        let mut args = vec!["--web", "127.0.0.1:0"];
+        args.extend_from_slice(node_args);
+        proc.start_node(&args);
         let login_link = proc.json(&["page"])["url"].as_str().unwrap().to_owned();
         let base = login_link.split("/login").next().unwrap().to_owned();
         let agent = ureq::Agent::config_builder()

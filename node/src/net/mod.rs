@@ -1165,7 +1165,13 @@ impl Node {
                 request_id,
                 ..
             } => {
-                debug!(%peer, %error, "sync request failed");
+                // A peer on another version of the sync protocol never syncs
+                // with this one: the steward reading the log must see why.
+                if matches!(error, request_response::OutboundFailure::UnsupportedProtocols) {
+                    warn!(%peer, "this peer speaks another version of the sync protocol: nothing is exchanged until both run the same maillage version");
+                } else {
+                    debug!(%peer, %error, "sync request failed");
+                }
                 if let Some((peer, community)) = self.in_flight.remove(&request_id) {
                     self.outbound.remove(&(peer, community));
                 }

@@ -263,6 +263,12 @@ pub fn month_days(events: &[AgendaEvent], month: Month, tz: &TimeZone) -> BTreeM
         }
     }
     for entries in days.values_mut() {
+        // One line per event and day. A repeating event whose occurrences
+        // last longer than its period (an end typed as the series' last
+        // date) would otherwise list several overlapping ones: the one
+        // starting that day wins, else the latest one still going on.
+        entries.sort_by_key(|entry| (entry.index, entry.continued, std::cmp::Reverse(entry.start.timestamp())));
+        entries.dedup_by_key(|entry| entry.index);
         entries.sort_by_key(|entry| (entry.start.timestamp(), entry.index));
     }
     days
@@ -444,6 +450,27 @@ mod tests {
             .map(|entry| (entry.index, entry.continued))
             .collect();
         assert_eq!(ninth, [(1, true), (0, false)]);
+    }
+
+    #[test]
+    fn a_repeating_event_longer_than_its_period_shows_once_a_day() {
+        // A weekly market whose end was typed as the series' last date:
+        // each occurrence "lasts" two months and they all overlap.
+        let market = event(
+            "Marché",
+            "2026-04-04 08:00",
+            Some("2026-06-04 12:00"),
+            Some("FREQ=WEEKLY;COUNT=10"),
+        );
+        let may = month_days(&[market], Month::parse("2026-05").unwrap(), &paris());
+        assert_eq!(may.len(), 31, "every day of May is covered");
+        assert!(may.values().all(|entries| entries.len() == 1), "one line per day");
+        let starts: Vec<i8> = may
+            .iter()
+            .filter(|(_, entries)| !entries[0].continued)
+            .map(|(day, _)| day.day())
+            .collect();
+        assert_eq!(starts, [2, 9, 16, 23, 30], "the days an occurrence starts say so");
     }
 
     #[test]

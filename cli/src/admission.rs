@@ -9,8 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, bail};
 use maillage_node::api::ApiError;
+use maillage_node::household::RootKeyState;
 use maillage_node::household::hostname;
 use maillage_node::i18n::Catalog;
+use maillage_node::keys::{KeyError, Passphrase};
 use maillage_node::net::admission::{self, AdmissionError, Progress};
 use maillage_node::net::wire::Refusal;
 use maillage_node::{Household, HouseholdError, net};
@@ -47,6 +49,11 @@ pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> Option<String> {
     if let Some(error) = error.downcast_ref::<HouseholdError>() {
         return match error {
             HouseholdError::NoRootKey => Some(catalog.t("err-no-root-key", &[])),
+            HouseholdError::RootKeyLocked => Some(catalog.t("err-root-key-locked", &[])),
+            HouseholdError::RootKeyAlreadyProtected => Some(catalog.t("err-root-key-protected", &[])),
+            HouseholdError::RootKeyNotProtected => Some(catalog.t("err-root-key-not-protected", &[])),
+            HouseholdError::EmptyPassphrase => Some(catalog.t("err-passphrase-empty", &[])),
+            HouseholdError::Key(KeyError::WrongPassphrase(_)) => Some(catalog.t("err-wrong-passphrase", &[])),
             HouseholdError::LinkIncomplete => Some(catalog.t("err-link-incomplete", &[])),
             HouseholdError::Refusal(refusal) => Some(refusal_line(*refusal, catalog)),
             HouseholdError::LinkCode(reason) => Some(catalog.t("err-link-code", &[("reason", &reason.to_string())])),
@@ -202,14 +209,25 @@ pub fn show_link_code(code: &LinkCode, qr: bool, node_runs: bool, out: &Out<'_>)
 
 /// `device link` with no node running: shows the code at once, then waits
 /// here for the new machine (a short-lived swarm answers it).
-pub fn link_and_wait(expires: &str, qr: bool, access: &Access<'_>, out: &Out<'_>) -> Result<()> {
+pub fn link_and_wait(
+    expires: &str,
+    qr: bool,
+    passphrase: Option<&Passphrase>,
+    access: &Access<'_>,
+    out: &Out<'_>,
+) -> Result<()> {
     let Access::Local(home) = access else {
         bail!("link_and_wait runs only where no node runs");
     };
     let expires_at = link_deadline(expires)?;
-    let household = Household::open(home.clone())?;
-    if !household.whoami()?.has_root_key {
-        return Err(HouseholdError::NoRootKey.into());
+    let mut household = Household::open(home.clone())?;
+    match (household.root_key_state(), passphrase) {
+        (RootKeyState::Absent, _) => return Err(HouseholdError::NoRootKey.into()),
+        (RootKeyState::Protected, None) => return Err(HouseholdError::RootKeyLocked.into()),
+        // Decrypted for this command, which ends when the link is used or
+        // expires, and with it the key in memory.
+        (RootKeyState::Protected, Some(passphrase)) => household.unlock_root(passphrase, expires_at)?,
+        (RootKeyState::Present, _) => {}
     }
     let mut shown: Result<()> = Ok(());
     let served = block_on(async {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use maillage_node::keys::Passphrase;
 
 /// maillage — share, ask, gather and exchange in your village, without a central server.
 #[derive(Debug, Parser)]
@@ -19,6 +20,11 @@ pub struct Cli {
     pub lang: Option<String>,
     #[command(subcommand)]
     pub command: Command,
+    /// The passphrase of a protected household root key, when the command
+    /// needs it: read by `passphrase::for_command` (never an argument, which
+    /// other users could see in the process list).
+    #[arg(skip)]
+    pub passphrase: Option<Passphrase>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +44,9 @@ pub enum Command {
     /// This household's devices.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// The household root key: protect it with a passphrase, or not.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// What households have to share.
     #[command(subcommand)]
     Offer(ItemCommand),
@@ -103,6 +112,7 @@ impl Command {
             | Command::Import { .. }
             | Command::Community(_)
             | Command::Device(_)
+            | Command::Key(_)
             | Command::Offer(_)
             | Command::Request(_)
             | Command::Event(_)
@@ -175,6 +185,20 @@ pub enum CommunityCommand {
     Members,
     /// Remove a member (stewards).
     Remove { member: String },
+}
+
+/// The household root key is needed only to link and revoke devices; it can
+/// be sealed with a passphrase, which those commands then ask for. The
+/// device key is never sealed: an always-on node signs with it unattended.
+///
+/// The passphrase is asked on the terminal without echo; when standard input
+/// is not a terminal, one line is read from it (for scripts).
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Seal the household root key with a new passphrase (asked twice).
+    Protect,
+    /// Write the household root key in the clear again (asks the passphrase).
+    Unprotect,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@
 mod admission;
 mod args;
 mod node;
+mod passphrase;
 mod render;
 mod run;
 
@@ -44,15 +45,25 @@ fn main() -> ExitCode {
 /// Runs the command in the home's node if one runs, here otherwise.
 fn dispatch(cli: Cli, catalog: &Catalog) -> Result<CliOutcome> {
     let home = Home::resolve(cli.home.clone())?;
+    // Asked here, where the user is, wherever the command then runs.
+    let passphrase = passphrase::for_command(&cli.command, &home, catalog)?;
     match (find_running_node(&home)?, cli.command) {
         (None, Command::Node(args)) => {
             node::start(home, args)?;
             Ok(CliOutcome::default())
         }
-        (None, command) => Ok(run::run(Cli { command, ..cli }, Access::Local(home), catalog)),
+        (None, command) => Ok(run::run(
+            Cli {
+                command,
+                passphrase,
+                ..cli
+            },
+            Access::Local(home),
+            catalog,
+        )),
         (Some(node), Command::Init { .. } | Command::Node(_)) => Err(ApiError::NodeRunning(node.pid).into()),
         (Some(_), Command::Page) => page_link(&home, cli.json, catalog),
-        (Some(node), _) => node::forward(&node, cli.json, catalog),
+        (Some(node), _) => node::forward(&node, cli.json, passphrase, catalog),
     }
 }
 

@@ -11,6 +11,7 @@ use clap::Parser;
 use maillage_node::Home;
 use maillage_node::api::{CliOutcome, CliRequest, CliRunner, RunOptions, RunningNode};
 use maillage_node::i18n::{Catalog, Lang};
+use maillage_node::keys::Passphrase;
 use maillage_node::runtime::{NodeContext, RuntimeError};
 
 use crate::args::{Cli, NodeArgs};
@@ -57,6 +58,7 @@ fn run_in_node(context: &NodeContext, request: CliRequest) -> CliOutcome {
     // The caller's choices, not the node's environment. Its `--home`, if
     // any, named this node's home: that is how it found the node.
     cli.json = request.json;
+    cli.passphrase = request.passphrase;
     if let Some(cwd) = &request.cwd {
         cli.command.resolve_paths(cwd);
     }
@@ -89,12 +91,18 @@ fn usage(error: &clap::Error) -> CliOutcome {
 }
 
 /// Sends this process's command line to `node` and returns what it printed.
-pub fn forward(node: &RunningNode, json: bool, catalog: &Catalog) -> Result<CliOutcome> {
+pub fn forward(
+    node: &RunningNode,
+    json: bool,
+    passphrase: Option<Passphrase>,
+    catalog: &Catalog,
+) -> Result<CliOutcome> {
     let request = CliRequest {
         args: forwarded_args(std::env::args_os().skip(1), catalog)?,
         lang: catalog.lang().code().to_owned(),
         json,
         cwd: std::env::current_dir().ok(),
+        passphrase,
     };
     Ok(node.call(&request)?)
 }

@@ -5,6 +5,7 @@ use maillage_node::Summary;
 use maillage_node::api::{ApiError, CliOutcome};
 use maillage_node::household::HouseholdError;
 use maillage_node::i18n::{Catalog, Lang};
+use maillage_node::keys::KeyError;
 use maillage_node::messages::{self, io};
 
 /// Formats a Unix ms time in the local zone, minutes precision.
@@ -159,6 +160,8 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         };
     }
     match error.downcast_ref::<HouseholdError>() {
+        // A mistyped passphrase is the user's to fix, like any refusal.
+        Some(HouseholdError::Key(KeyError::WrongPassphrase(_))) => 1,
         Some(
             HouseholdError::NotInitialised
             | HouseholdError::Key(_)

@@ -15,8 +15,9 @@ use maillage_crdt::items::{GroupBuy, OfferKind, Ride, RsvpAnswer};
 use maillage_crdt::time::{Recurrence, parse_datetime, parse_deadline};
 use maillage_crdt::{Amount, DocKind, HouseholdId};
 use maillage_node::api::{ApiError, CliOutcome};
-use maillage_node::household::{EventInput, FieldEdit, ItemInput, ItemPatch, now_ms};
+use maillage_node::household::{EventInput, FieldEdit, ItemInput, ItemPatch, RootKeyState, now_ms};
 use maillage_node::i18n::Catalog;
+use maillage_node::keys::Passphrase;
 use maillage_node::net::{NetStatus, PeerView};
 use maillage_node::runtime::NodeContext;
 use maillage_node::{Home, Household, Query};
@@ -126,7 +127,7 @@ pub fn run(cli: Cli, access: Access<'_>, catalog: &Catalog) -> CliOutcome {
         catalog,
         stdout: RefCell::new(String::new()),
     };
-    let result = command(cli.command, &access, &out);
+    let result = command(cli.command, cli.passphrase.as_ref(), &access, &out);
     let mut outcome = CliOutcome {
         stdout: out.stdout.into_inner(),
         ..CliOutcome::default()
@@ -137,7 +138,7 @@ pub fn run(cli: Cli, access: Access<'_>, catalog: &Catalog) -> CliOutcome {
     outcome
 }
 
-fn command(command: Command, access: &Access<'_>, out: &Out<'_>) -> Result<()> {
+fn command(command: Command, passphrase: Option<&Passphrase>, access: &Access<'_>, out: &Out<'_>) -> Result<()> {
     match command {
         Command::Init { name, place } => {
             let home = match access {
@@ -160,9 +161,10 @@ fn command(command: Command, access: &Access<'_>, out: &Out<'_>) -> Result<()> {
         Command::Community(command) => access.household(|household| community(command, household, out)),
         Command::Device(DeviceCommand::Add { code, label }) => admission::add_device(&code, label, access, out),
         Command::Device(DeviceCommand::Link { expires, qr }) if matches!(access, Access::Local(_)) => {
-            admission::link_and_wait(&expires, qr, access, out)
+            admission::link_and_wait(&expires, qr, passphrase, access, out)
         }
-        Command::Device(command) => access.household(|household| device(command, household, out)),
+        Command::Device(command) => access.household(|household| device(command, passphrase, access, household, out)),
+        Command::Key(command) => access.household(|household| key(command, passphrase, household, out)),
         Command::Offer(command) => access.household(|household| item(command, DocKind::Offer, household, out)),
         Command::Request(command) => access.household(|household| item(command, DocKind::Request, household, out)),
         Command::Event(command) => access.household(|household| event(command, household, out)),
@@ -195,6 +197,12 @@ fn whoami(household: &Household, out: &Out<'_>) -> Result<()> {
                 out.label("whoami-home"),
                 me.home
             );
+            let root_key = match me.root_key {
+                RootKeyState::Present => "whoami-root-key-present",
+                RootKeyState::Protected => "whoami-root-key-protected",
+                RootKeyState::Absent => "whoami-root-key-absent",
+            };
+            text.push_str(&format!("\n{} {}", out.label("whoami-root-key"), out.t(root_key, &[])));
             text.push_str(&format!("\n{}", out.label("whoami-communities")));
             for community in &me.communities {
                 text.push_str(&format!(
@@ -425,7 +433,13 @@ fn community(command: CommunityCommand, household: &mut Household, out: &Out<'_>
     }
 }
 
-fn device(command: DeviceCommand, household: &mut Household, out: &Out<'_>) -> Result<()> {
+fn device(
+    command: DeviceCommand,
+    passphrase: Option<&Passphrase>,
+    access: &Access<'_>,
+    household: &mut Household,
+    out: &Out<'_>,
+) -> Result<()> {
     match command {
         DeviceCommand::List => {
             let devices = household.devices();
@@ -451,7 +465,8 @@ fn device(command: DeviceCommand, household: &mut Household, out: &Out<'_>) -> R
             )
         }
         DeviceCommand::Revoke { device } => {
-            let id = household.revoke_device(&device)?;
+            // A protected root key is decrypted for this call only.
+            let id = household.with_root_unlocked(passphrase, |household| household.revoke_device(&device))?;
             out.show(
                 || out.t("device-revoked", &[("id", &id.short())]),
                 &json!({ "revoked": id.to_text() }),
@@ -460,10 +475,60 @@ fn device(command: DeviceCommand, household: &mut Household, out: &Out<'_>) -> R
         // Inside a running node: the node answers the new machine.
         DeviceCommand::Link { expires, qr } => {
             let expires_at = admission::link_deadline(&expires)?;
+            // The node certifies the new machine when it connects: a
+            // protected root key stays decrypted in its memory until the
+            // link is used (`admit_device` drops it) or expires.
+            if let Some(passphrase) = passphrase {
+                household.unlock_root(passphrase, expires_at)?;
+                if let Access::Node(context) = access {
+                    forget_root_at(context, expires_at);
+                }
+            }
             let code = household.create_link(expires_at)?;
             admission::show_link_code(&code, qr, true, out)
         }
         DeviceCommand::Add { .. } => unreachable!("`command` hands `device add` to `admission::add_device`"),
+    }
+}
+
+/// Drops the node's decrypted root key once `expires_at` is past, unless a
+/// later link still needs it.
+fn forget_root_at(context: &NodeContext, expires_at: i64) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let household = std::sync::Arc::clone(&context.household);
+    let wait = Duration::from_millis(u64::try_from(expires_at - now_ms()).unwrap_or(0) + 1);
+    runtime.spawn(async move {
+        tokio::time::sleep(wait).await;
+        household
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .forget_expired_root();
+    });
+}
+
+/// `key protect` and `key unprotect`.
+fn key(command: KeyCommand, passphrase: Option<&Passphrase>, household: &mut Household, out: &Out<'_>) -> Result<()> {
+    // Without a passphrase (none was asked: the command cannot succeed), an
+    // empty one lets the household say why.
+    let empty = Passphrase::new(String::new());
+    let passphrase = passphrase.unwrap_or(&empty);
+    match command {
+        KeyCommand::Protect => {
+            household.protect_root(passphrase)?;
+            out.show(
+                || out.t("key-protected", &[]),
+                &json!({ "root_key": household.root_key_state() }),
+            )
+        }
+        KeyCommand::Unprotect => {
+            household.unprotect_root(passphrase)?;
+            out.show(
+                || out.t("key-unprotected", &[]),
+                &json!({ "root_key": household.root_key_state() }),
+            )
+        }
     }
 }
 

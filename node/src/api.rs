@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use crate::home::{Home, create_private_dir, write_private_file};
+use crate::keys::Passphrase;
 use crate::runtime::NodeContext;
 
 /// The largest request body the API reads.
@@ -83,6 +84,13 @@ pub struct CliRequest {
     /// import, event ics --output) mean files there, not in the node's.
     #[serde(default)]
     pub cwd: Option<PathBuf>,
+    /// The passphrase of a protected household root key, read by the
+    /// caller's terminal for the commands that need it (`device link`,
+    /// `device revoke`, `key protect`/`unprotect`). It travels only over
+    /// this loopback API behind the token, and the node holds the decrypted
+    /// key no longer than the command needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<Passphrase>,
 }
 
 /// What a command printed, and its exit code, as the binary hands them on.

@@ -29,8 +29,11 @@ use crate::store::{ApplyReport, Query, Store, StoreError};
 use crate::summary::Summary;
 
 mod admission;
+mod root;
 
 pub use admission::{Admission, Linking, PreparedJoin};
+use root::RootKey;
+pub use root::RootKeyState;
 
 const META_COMMUNITY: &str = "current-community";
 /// JSON map of member peers' addresses (see `remember_peer`).
@@ -64,6 +67,16 @@ pub enum HouseholdError {
     NotYours(&'static str),
     #[error("only the household's first device holds the root key needed for this")]
     NoRootKey,
+    /// The root key is sealed with a passphrase and the command gave none
+    /// (`maillage key protect`): nothing was signed.
+    #[error("the household root key is protected by a passphrase: give it to use the key")]
+    RootKeyLocked,
+    #[error("the household root key is already protected by a passphrase")]
+    RootKeyAlreadyProtected,
+    #[error("the household root key is not protected by a passphrase")]
+    RootKeyNotProtected,
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
     #[error(
         "this machine was never linked to its household: run `maillage device add CODE` again with a new code from the household's first device"
     )]
@@ -118,8 +131,9 @@ pub struct Household {
     home: Home,
     store: Store,
     device: SecretKey,
-    /// Only on the household's first device; linked devices carry a certificate instead.
-    root: Option<SecretKey>,
+    /// Only on the household's first device; linked devices carry a
+    /// certificate instead. May be sealed with a passphrase (see `root`).
+    root: RootKey,
     household: HouseholdId,
     /// A fresh automerge actor per session (see STACK-NOTES: never reuse an actor).
     actor: ActorId,
@@ -207,7 +221,11 @@ pub struct WhoAmI {
     pub device: String,
     pub name: String,
     pub place: Option<String>,
+    /// This device holds the household root key (protected or not).
     pub has_root_key: bool,
+    /// Whether the root key is here in the clear, protected by a passphrase,
+    /// or absent.
+    pub root_key: RootKeyState,
     pub home: String,
     pub communities: Vec<CommunityView>,
 }
@@ -297,7 +315,7 @@ impl Household {
             home,
             store,
             device,
-            root: Some(root),
+            root: RootKey::Clear(root),
             household,
             actor: ActorId::random(),
             advertised: Vec::new(),
@@ -312,11 +330,9 @@ impl Household {
             return Err(HouseholdError::NotInitialised);
         }
         let device = keys::load(&home.device_key_path(), KeyKind::Device)?;
-        let root = match keys::load(&home.household_key_path(), KeyKind::HouseholdRoot) {
-            Ok(root) => Some(root),
-            Err(KeyError::Missing(_)) => None,
-            Err(other) => return Err(other.into()),
-        };
+        // A sealed root key stays sealed: the household opens without its
+        // passphrase, and only the operations that need the key ask for it.
+        let root = RootKey::open(&home)?;
         let store = Store::open(&home.store_path())?;
         let household = store
             .registry()
@@ -433,7 +449,8 @@ impl Household {
             device: self.device.device_id().to_text(),
             name: profile.name,
             place: profile.place,
-            has_root_key: self.root.is_some(),
+            has_root_key: self.root_key_state() != RootKeyState::Absent,
+            root_key: self.root_key_state(),
             home: self.home.root().display().to_string(),
             communities: self.communities()?,
         })
@@ -456,10 +473,11 @@ impl Household {
             .collect()
     }
 
-    /// Revokes one of the household's devices (needs the household root key):
-    /// from now on every node refuses what that device signs.
+    /// Revokes one of the household's devices (needs the household root key;
+    /// a protected one through [`Household::with_root_unlocked`]): from now
+    /// on every node refuses what that device signs.
     pub fn revoke_device(&mut self, text: &str) -> Result<DeviceId> {
-        let root = self.root.clone().ok_or(HouseholdError::NoRootKey)?;
+        let root = self.root_key()?;
         let lower = text.trim().to_lowercase();
         let found: Vec<DeviceId> = self
             .store

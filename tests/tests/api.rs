@@ -222,6 +222,7 @@ fn the_command_line_finds_its_node_through_the_home() {
         lang: "fr".into(),
         json: false,
         cwd: None,
+        passphrase: None,
     };
     let outcome = node.call(&request).unwrap();
     assert_eq!(outcome.stdout, "whoami (fr)\n");

@@ -248,3 +248,20 @@ field-OfferKind = Kind of offer
 field-OfferState = State of the offer
 field-RequestState = State of the request
 field-RsvpAnswer = Answer
+
+## Protecting the household root key with a passphrase (`maillage key`)
+passphrase-new = New passphrase for the household key:
+passphrase-again = The same passphrase again:
+passphrase-current = Passphrase of the household key:
+key-protected = The household root key is now protected by your passphrase. Linking and revoking devices will ask for it; keep it safe, it cannot be recovered.
+key-unprotected = The household root key is no longer protected by a passphrase.
+err-root-key-locked = the household root key is protected by a passphrase: run this command in a terminal to type it, or give it on standard input
+err-root-key-protected = the household root key is already protected by a passphrase (`maillage key unprotect` removes it)
+err-root-key-not-protected = the household root key is not protected by a passphrase
+err-passphrase-empty = the passphrase is empty: choose one
+err-passphrases-differ = the two passphrases differ: nothing was changed
+err-wrong-passphrase = wrong passphrase: nothing was changed
+whoami-root-key = Household key
+whoami-root-key-present = on this device
+whoami-root-key-protected = on this device, protected by a passphrase
+whoami-root-key-absent = not on this device

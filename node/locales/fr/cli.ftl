@@ -249,3 +249,20 @@ field-OfferKind = Type d'offre
 field-OfferState = État de l'offre
 field-RequestState = État de la demande
 field-RsvpAnswer = Réponse
+
+## Protéger la clé racine du foyer par une phrase de passe (`maillage key`)
+passphrase-new = Nouvelle phrase de passe pour la clé du foyer :
+passphrase-again = La même phrase de passe, une seconde fois :
+passphrase-current = Phrase de passe de la clé du foyer :
+key-protected = La clé racine du foyer est désormais protégée par votre phrase de passe. Relier ou révoquer un appareil la demandera ; gardez-la précieusement, elle ne peut pas être retrouvée.
+key-unprotected = La clé racine du foyer n'est plus protégée par une phrase de passe.
+err-root-key-locked = la clé racine du foyer est protégée par une phrase de passe : lancez cette commande dans un terminal pour la saisir, ou donnez-la sur l'entrée standard
+err-root-key-protected = la clé racine du foyer est déjà protégée par une phrase de passe (`maillage key unprotect` retire cette protection)
+err-root-key-not-protected = la clé racine du foyer n'est pas protégée par une phrase de passe
+err-passphrase-empty = la phrase de passe est vide : choisissez-en une
+err-passphrases-differ = les deux phrases de passe diffèrent : rien n'a été changé
+err-wrong-passphrase = phrase de passe incorrecte : rien n'a été changé
+whoami-root-key = Clé du foyer
+whoami-root-key-present = sur cet appareil
+whoami-root-key-protected = sur cet appareil, protégée par une phrase de passe
+whoami-root-key-absent = absente de cet appareil

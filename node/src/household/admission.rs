@@ -236,12 +236,12 @@ impl Household {
     // ----- linking a device -------------------------------------------------
 
     /// Makes a one-time device link valid until `expires_at` (needs the root
-    /// key). Only the link key's public half is kept, durably: a copy of the
-    /// store does not let anyone in.
+    /// key; a protected one must be unlocked until `expires_at` with
+    /// [`Household::unlock_root`], since the machine is certified when it
+    /// connects). Only the link key's public half is kept, durably: a copy
+    /// of the store does not let anyone in.
     pub fn create_link(&mut self, expires_at: i64) -> Result<LinkCode> {
-        if self.root.is_none() {
-            return Err(HouseholdError::NoRootKey);
-        }
+        self.root_key()?;
         let link_key = keys::generate();
         let now = now_ms();
         let mut pending = self.pending_links();
@@ -277,8 +277,15 @@ impl Household {
         consent: Sig,
         label: &str,
     ) -> Result<Linking> {
-        let Some(root) = self.root.clone() else {
-            return Ok(Linking::Refused(Refusal::LinkUnknown));
+        let root = match self.root_key() {
+            Ok(root) => root,
+            Err(HouseholdError::RootKeyLocked) => {
+                // The node restarted, or the passphrase was given for a
+                // shorter time: the link cannot be served, a new one can.
+                tracing::warn!("a device link was presented while the household root key is locked");
+                return Ok(Linking::Refused(Refusal::LinkUnknown));
+            }
+            Err(_) => return Ok(Linking::Refused(Refusal::LinkUnknown)),
         };
         if household != &self.household {
             return Ok(Linking::Refused(Refusal::LinkUnknown));
@@ -311,6 +318,11 @@ impl Household {
             return Ok(Linking::Refused(Refusal::InviteForged));
         }
         self.store.ingest(vec![cert], Vec::new())?;
+        // A protected root key was decrypted for the links made: once none
+        // is waiting, it is dropped.
+        if pending.iter().all(|link| link.expires_at < now_ms()) {
+            self.lock_root();
+        }
         let mut records = self.own_records();
         for community in self.communities()? {
             if let Ok(id) = community.id.parse::<CommunityId>() {
@@ -362,7 +374,7 @@ impl Household {
             home,
             store,
             device,
-            root: None,
+            root: super::RootKey::Absent,
             household: code.household,
             actor: automerge::ActorId::random(),
             advertised: Vec::new(),

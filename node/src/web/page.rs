@@ -73,9 +73,10 @@ impl Page {
     pub fn fail(&self, error: HouseholdError) -> WebError {
         let status = match &error {
             HouseholdError::UnknownId { .. } | HouseholdError::UnknownMember(_) => StatusCode::NOT_FOUND,
-            HouseholdError::NotYours(_) | HouseholdError::NotSteward | HouseholdError::NoRootKey => {
-                StatusCode::FORBIDDEN
-            }
+            HouseholdError::NotYours(_)
+            | HouseholdError::NotSteward
+            | HouseholdError::NoRootKey
+            | HouseholdError::RootKeyLocked => StatusCode::FORBIDDEN,
             HouseholdError::Store(_)
             | HouseholdError::Key(_)
             | HouseholdError::Home(_)

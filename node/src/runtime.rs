@@ -46,7 +46,9 @@ pub enum RelayOrigin {
     Both,
 }
 
-/// node.toml's `dial` addresses, then `--relay` ones, each once.
+/// node.toml's `dial` addresses, then `--relay` ones, each once: the same
+/// address with and without its `/p2p/<peer id>` part is one relay, kept
+/// with the peer id (which lets the page tell whether it is connected).
 fn relays(from_file: Vec<Multiaddr>, from_command_line: Vec<Multiaddr>) -> Vec<Relay> {
     let mut relays: Vec<Relay> = Vec::new();
     let given = from_file
@@ -58,9 +60,18 @@ fn relays(from_file: Vec<Multiaddr>, from_command_line: Vec<Multiaddr>) -> Vec<R
                 .map(|address| (address, RelayOrigin::CommandLine)),
         );
     for (address, origin) in given {
-        match relays.iter_mut().find(|relay| relay.address == address) {
-            Some(relay) if relay.given_in != origin => relay.given_in = RelayOrigin::Both,
-            Some(_) => {}
+        match relays
+            .iter_mut()
+            .find(|relay| without_peer_id(&relay.address) == without_peer_id(&address))
+        {
+            Some(relay) => {
+                if relay.given_in != origin {
+                    relay.given_in = RelayOrigin::Both;
+                }
+                if address.len() > relay.address.len() {
+                    relay.address = address;
+                }
+            }
             None => relays.push(Relay {
                 address,
                 given_in: origin,
@@ -68,6 +79,13 @@ fn relays(from_file: Vec<Multiaddr>, from_command_line: Vec<Multiaddr>) -> Vec<R
         }
     }
     relays
+}
+
+fn without_peer_id(address: &Multiaddr) -> Multiaddr {
+    address
+        .iter()
+        .filter(|part| !matches!(part, libp2p::multiaddr::Protocol::P2p(_)))
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -315,5 +333,15 @@ mod tests {
                 (farm.to_owned(), RelayOrigin::CommandLine),
             ]
         );
+    }
+
+    #[test]
+    fn a_relay_given_with_and_without_its_peer_id_is_one_relay() {
+        let hall = "/ip4/192.168.1.10/tcp/4001";
+        let with_id = "/ip4/192.168.1.10/tcp/4001/p2p/12D3KooWGzh9HbSNHEDvvD2ZswDXSh3FZWqr7g3AL1i8YxBRLYAt";
+        let relays = relays(addresses(&[hall]), addresses(&[with_id]));
+        assert_eq!(relays.len(), 1, "{relays:?}");
+        assert_eq!(relays[0].address.to_string(), with_id, "kept with its peer id");
+        assert_eq!(relays[0].given_in, RelayOrigin::Both);
     }
 }

@@ -10,6 +10,8 @@
 //!   belong to no community and travel with every community their household
 //!   is in);
 //! - `heads`: `headers-1` then `heads-1`; `has_changes`: `known-1`;
+//! - `whole_documents` (a new member's transfer): one read for a batch of
+//!   documents, each sent as stored (loaded only if it was compacted);
 //! - `changes_since`: the one call that loads a document, once, to let
 //!   automerge pick the changes the peer lacks; their signatures come back
 //!   from the snapshot's list or the change rows. A peer that lacks the
@@ -22,7 +24,7 @@
 
 use automerge::ChangeHash;
 use maillage_crdt::{CommunityId, DocHeader, DocId, SignedChange};
-use maillage_protocol::sync::{DocSource, SourceError};
+use maillage_protocol::sync::{DocSource, SourceError, WholeDocument};
 
 use crate::store::Store;
 
@@ -45,5 +47,9 @@ impl DocSource for Store {
 
     fn changes_since(&self, doc: &DocId, their_heads: &[ChangeHash]) -> Result<Vec<SignedChange>, SourceError> {
         Ok(Store::changes_since(self, doc, their_heads)?)
+    }
+
+    fn whole_documents(&self, docs: &[DocId], max_bytes: usize) -> Result<Vec<WholeDocument>, SourceError> {
+        Ok(Store::whole_documents(self, docs, max_bytes)?)
     }
 }

@@ -811,6 +811,12 @@ fn changes_since_reads_compacted_documents_with_their_signatures() {
         "unknown heads are ignored"
     );
     assert!(a.store.changes_since(&DocId([7; 32]), &[]).unwrap().is_empty());
+    // What a new member's transfer reads, many documents at once: the same.
+    assert_eq!(
+        a.store.whole_documents(&[id, DocId([7; 32])], usize::MAX).unwrap(),
+        vec![(Some(header.clone()), changes.clone()), (None, vec![])],
+        "whole documents, an unknown one answered as unknown"
+    );
 
     // B holds the first 20: a session sends the other 20, and nothing else.
     b.store

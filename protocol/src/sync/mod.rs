@@ -170,7 +170,32 @@ pub trait DocSource {
     /// known, this is every change of the document). Empty if the document
     /// is unknown.
     fn changes_since(&self, doc: &DocId, their_heads: &[ChangeHash]) -> Result<Vec<SignedChange>, SourceError>;
+
+    /// For each of the first of `docs`, in order: its header and every
+    /// change of it ([`DocSource::header`] and [`DocSource::changes_since`]
+    /// with no heads). Stops after the document that brings the changes'
+    /// bytes to `max_bytes` or more, so it answers for at least one and at
+    /// most all of `docs`. A session asks for a new member's documents this
+    /// way, many at a time, so a store can read them in one go rather than
+    /// open a read for every question about every document.
+    fn whole_documents(&self, docs: &[DocId], max_bytes: usize) -> Result<Vec<WholeDocument>, SourceError> {
+        let mut documents = Vec::new();
+        let mut bytes = 0;
+        for doc in docs {
+            let changes = self.changes_since(doc, &[])?;
+            bytes += changes.iter().map(|change| change.change.len()).sum::<usize>();
+            documents.push((self.header(doc)?, changes));
+            if bytes >= max_bytes {
+                break;
+            }
+        }
+        Ok(documents)
+    }
 }
+
+/// A document as [`DocSource::whole_documents`] answers for it: its header
+/// (`None` if the source does not hold it) and every change of it.
+pub type WholeDocument = (Option<DocHeader>, Vec<SignedChange>);
 
 /// Why a node will not answer a sync frame, sent back to the asker instead
 /// of a frame. A newer peer may know more reasons than this list: the

@@ -95,6 +95,20 @@ struct Outgoing {
     answers_ask: bool,
 }
 
+impl Outgoing {
+    /// The whole document with its header, as a new member gets it: what
+    /// [`DocSource::whole_documents`] reads in batches.
+    fn is_whole_document(&self) -> bool {
+        self.include_header && !self.send_yours && !self.answers_ask && self.since.as_ref().is_some_and(Vec::is_empty)
+    }
+}
+
+/// Whole documents read from the source at once (see [`Outgoing::is_whole_document`]):
+/// one read for many documents, while what waits materialized stays small
+/// (at most about one message's bytes, as the pending part may hold).
+const READ_AHEAD: usize = 256;
+const READ_AHEAD_BYTES: usize = MAX_MESSAGE_BYTES;
+
 /// A document the responder asked the initiator for ([`DocPart::send_yours`]).
 #[derive(Debug)]
 struct Awaiting {
@@ -123,6 +137,8 @@ pub struct Session {
     /// fit in the last message.
     outbox: VecDeque<Outgoing>,
     pending: Option<DocPart>,
+    /// Parts taken from the outbox and read ahead, not yet packed.
+    read_ahead: VecDeque<DocPart>,
     /// Distinct documents this session involves, bounded by
     /// [`MAX_DOCS_PER_SESSION`].
     involved: HashSet<DocId>,
@@ -164,6 +180,7 @@ impl Session {
             reconcile_done: false,
             outbox: VecDeque::new(),
             pending: None,
+            read_ahead: VecDeque::new(),
             involved: HashSet::new(),
             seen_changes: HashSet::new(),
             peer_headers: HashMap::new(),
@@ -648,7 +665,11 @@ impl Session {
     // ---- both sides ----
 
     fn outbox_is_empty(&self) -> bool {
-        self.outbox.is_empty() && self.pending.is_none() && self.offers_out.is_empty() && self.wants_out.is_empty()
+        self.outbox.is_empty()
+            && self.pending.is_none()
+            && self.read_ahead.is_empty()
+            && self.offers_out.is_empty()
+            && self.wants_out.is_empty()
     }
 
     fn involve(&mut self, doc: DocId) -> Result<(), Error> {
@@ -707,11 +728,8 @@ impl Session {
         loop {
             let mut part = match self.pending.take() {
                 Some(part) => part,
-                None => match self.outbox.pop_front() {
-                    Some(outgoing) => match materialize(outgoing, source)? {
-                        Some(part) => part,
-                        None => continue,
-                    },
+                None => match self.next_part(source)? {
+                    Some(part) => part,
                     None => break,
                 },
             };
@@ -762,6 +780,63 @@ impl Session {
             }
         }
         Ok(parts)
+    }
+
+    /// The next part to pack, in outbox order; `None` when the outbox is
+    /// empty. A run of whole documents is read from the source in batches of
+    /// [`READ_AHEAD`], with the same outcome as [`materialize`] for each.
+    fn next_part<S: DocSource + ?Sized>(&mut self, source: &S) -> Result<Option<DocPart>, Error> {
+        loop {
+            if let Some(part) = self.read_ahead.pop_front() {
+                return Ok(Some(part));
+            }
+            let Some(outgoing) = self.outbox.pop_front() else {
+                return Ok(None);
+            };
+            if !outgoing.is_whole_document() {
+                match materialize(outgoing, source)? {
+                    Some(part) => return Ok(Some(part)),
+                    None => continue,
+                }
+            }
+            let mut docs = vec![outgoing.doc];
+            while docs.len() < READ_AHEAD && self.outbox.front().is_some_and(Outgoing::is_whole_document) {
+                docs.extend(self.outbox.pop_front().map(|outgoing| outgoing.doc));
+            }
+            let documents = source.whole_documents(&docs, READ_AHEAD_BYTES).map_err(Error::Source)?;
+            if documents.is_empty() || documents.len() > docs.len() {
+                return Err(Error::Source(
+                    format!("the store answered for {} of {} documents", documents.len(), docs.len()).into(),
+                ));
+            }
+            // Those it did not answer for go back, in order, for next time.
+            for &doc in docs[documents.len()..].iter().rev() {
+                self.outbox.push_front(Outgoing {
+                    doc,
+                    include_header: true,
+                    since: Some(Vec::new()),
+                    send_yours: false,
+                    answers_ask: false,
+                });
+            }
+            for (doc, (header, mut changes)) in docs.into_iter().zip(documents) {
+                // As in `materialize`: a document gone since it was listed
+                // is left out, and so is a change filed under another one.
+                let Some(header) = header else { continue };
+                changes.retain(|change| change.doc == doc);
+                if changes.is_empty() {
+                    continue;
+                }
+                self.read_ahead.push_back(DocPart {
+                    doc,
+                    header: Some(header),
+                    heads: Vec::new(),
+                    changes,
+                    continued: false,
+                    send_yours: false,
+                });
+            }
+        }
     }
 
     /// Encodes a message, checks its sizes (compressed and not: the peer

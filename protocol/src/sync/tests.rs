@@ -688,6 +688,67 @@ fn a_new_member_gets_everything_without_reconciling() {
     assert!(stats.reconcile_bytes < 64, "{stats:?}");
 }
 
+/// A store that reads few whole documents at a time, as one does once their
+/// changes reach the byte bound; it counts its reads.
+struct StingySource {
+    inner: MemorySource,
+    reads: std::cell::Cell<usize>,
+}
+
+impl DocSource for StingySource {
+    fn items(&self, community: &CommunityId) -> Result<Vec<(DocId, Vec<ChangeHash>)>, SourceError> {
+        self.inner.items(community)
+    }
+
+    fn header(&self, doc: &DocId) -> Result<Option<DocHeader>, SourceError> {
+        self.inner.header(doc)
+    }
+
+    fn heads(&self, doc: &DocId) -> Result<Vec<ChangeHash>, SourceError> {
+        self.inner.heads(doc)
+    }
+
+    fn has_changes(&self, doc: &DocId, hashes: &[ChangeHash]) -> Result<bool, SourceError> {
+        self.inner.has_changes(doc, hashes)
+    }
+
+    fn changes_since(&self, doc: &DocId, their_heads: &[ChangeHash]) -> Result<Vec<SignedChange>, SourceError> {
+        self.inner.changes_since(doc, their_heads)
+    }
+
+    fn whole_documents(&self, docs: &[DocId], max_bytes: usize) -> Result<Vec<WholeDocument>, SourceError> {
+        self.reads.set(self.reads.get() + 1);
+        self.inner.whole_documents(&docs[..docs.len().min(7)], max_bytes)
+    }
+}
+
+#[test]
+fn a_new_member_gets_every_document_when_the_store_reads_few_at_a_time() {
+    let (full, _, author) = pair(100, &[], 0);
+    let responder_store = StingySource {
+        inner: full.clone(),
+        reads: std::cell::Cell::new(0),
+    };
+    let mut empty = MemorySource::default();
+    let (mut initiator, mut frame) = Session::initiate(author.community, &empty).unwrap();
+    let mut responder = Session::respond(author.community);
+    let mut done = false;
+    for _ in 0..MAX_ROUNDS {
+        let reply = responder.handle(&frame, &responder_store).unwrap().send.unwrap();
+        let step = initiator.handle(&reply, &empty).unwrap();
+        empty.ingest(step.received);
+        if step.done {
+            done = true;
+            break;
+        }
+        frame = step.send.unwrap();
+    }
+    assert!(done, "the session did not end");
+    assert_converged(&empty, &full, (&MemorySource::default(), &full));
+    // 100 documents, 7 per read: 15 reads, not one per document.
+    assert_eq!(responder_store.reads.get(), 15);
+}
+
 #[test]
 fn an_empty_initiator_still_refuses_other_communities() {
     // The responder answers an empty opening with documents of another

@@ -426,7 +426,7 @@ pub fn generate() -> SecretKey {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -450,13 +450,13 @@ mod tests {
     }
 
     /// Cheap parameters so that unit tests stay fast; never in the product.
-    const TEST_COST: KdfCost = KdfCost {
+    pub(crate) const TEST_COST: KdfCost = KdfCost {
         m_cost: 64,
         t_cost: 1,
         p_cost: 1,
     };
 
-    fn passphrase(text: &str) -> Passphrase {
+    pub(crate) fn passphrase(text: &str) -> Passphrase {
         Passphrase::new(text.to_owned())
     }
 

@@ -196,17 +196,7 @@ impl Household {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Cheap parameters so that unit tests stay fast; never in the product.
-    const TEST_COST: KdfCost = KdfCost {
-        m_cost: 64,
-        t_cost: 1,
-        p_cost: 1,
-    };
-
-    fn passphrase(text: &str) -> Passphrase {
-        Passphrase::new(text.to_owned())
-    }
+    use crate::keys::tests::{TEST_COST, passphrase};
 
     #[test]
     fn a_protected_root_key_is_usable_only_with_its_passphrase() {

@@ -12,7 +12,7 @@ use maillage_node::api::ApiError;
 use maillage_node::household::RootKeyState;
 use maillage_node::household::hostname;
 use maillage_node::i18n::Catalog;
-use maillage_node::keys::{KeyError, Passphrase};
+use maillage_node::keys::Passphrase;
 use maillage_node::net::admission::{self, AdmissionError, Progress};
 use maillage_node::net::wire::Refusal;
 use maillage_node::{Household, HouseholdError, net};
@@ -48,15 +48,8 @@ fn flatten(error: AdmissionError) -> anyhow::Error {
 pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> Option<String> {
     if let Some(error) = error.downcast_ref::<HouseholdError>() {
         return match error {
-            HouseholdError::NoRootKey => Some(catalog.t("err-no-root-key", &[])),
-            HouseholdError::RootKeyLocked => Some(catalog.t("err-root-key-locked", &[])),
-            HouseholdError::RootKeyAlreadyProtected => Some(catalog.t("err-root-key-protected", &[])),
-            HouseholdError::RootKeyNotProtected => Some(catalog.t("err-root-key-not-protected", &[])),
-            HouseholdError::EmptyPassphrase => Some(catalog.t("err-passphrase-empty", &[])),
-            HouseholdError::Key(KeyError::WrongPassphrase(_)) => Some(catalog.t("err-wrong-passphrase", &[])),
-            HouseholdError::LinkIncomplete => Some(catalog.t("err-link-incomplete", &[])),
+            // The rest are shared with the web page (`messages`).
             HouseholdError::Refusal(refusal) => Some(refusal_line(*refusal, catalog)),
-            HouseholdError::LinkCode(reason) => Some(catalog.t("err-link-code", &[("reason", &reason.to_string())])),
             _ => None,
         };
     }

@@ -1206,20 +1206,14 @@ impl Household {
     /// A household's balance minus the debits it has accepted but not yet
     /// seen confirmed (leaving out `except`).
     fn standing(&self, community: CommunityId, household: &HouseholdId, except: Option<DocId>) -> Result<Amount> {
-        let mut standing = self.balances_in(community)?.of(household).0;
-        let query = Query {
-            kind: Some(DocKind::Exchange),
-            ..Query::default()
-        };
-        for summary in self.list_in(community, query, None, true, |_| true)? {
+        let ledger = self.exchange_ledger(community)?;
+        let mut standing = ledger::balances(ledger.iter().map(|(_, entry)| entry)).of(household).0;
+        for (summary, entry) in &ledger {
             if summary.state != ExchangeState::Accepted.as_str() || Some(summary.id) == except {
                 continue;
             }
-            let Some(header) = self.store.header(&summary.id)? else {
-                continue;
-            };
-            if let Some(terms) = &header.terms
-                && &terms.receiver(&header.owner) == household
+            if let Some(terms) = &entry.header.terms
+                && &terms.receiver(&entry.header.owner) == household
             {
                 standing = standing.saturating_sub(terms.amount.0);
             }
@@ -1283,25 +1277,34 @@ impl Household {
     }
 
     fn balances_in(&self, community: CommunityId) -> Result<Balances> {
+        let ledger = self.exchange_ledger(community)?;
+        Ok(ledger::balances(ledger.iter().map(|(_, entry)| entry)))
+    }
+
+    /// Every exchange of `community` (closed ones included) with its ledger
+    /// entry, in listing order. The stored header and summary say all the
+    /// ledger needs: loading every exchange document would make each balance
+    /// (and the soft-limit warning after each write) a full replay of them.
+    pub fn exchange_ledger(&self, community: CommunityId) -> Result<Vec<(Summary, LedgerEntry)>> {
         let query = Query {
             kind: Some(DocKind::Exchange),
             ..Query::default()
         };
-        // The stored header and summary say all the ledger needs: loading
-        // every exchange document would make each balance (and the soft
-        // limit warning after each write) cost a full replay of them all.
-        let mut entries = Vec::new();
-        for summary in self.list_in(community, query, None, true, |_| true)? {
-            let Some(header) = self.store.header(&summary.id)? else {
-                continue;
-            };
-            entries.push(LedgerEntry {
-                id: summary.id,
-                header,
-                confirmed: summary.state == ExchangeState::Confirmed.as_str(),
-            });
-        }
-        Ok(ledger::balances(&entries))
+        let summaries = self.list_in(community, query, None, true, |_| true)?;
+        let ids: Vec<DocId> = summaries.iter().map(|summary| summary.id).collect();
+        let headers = self.store.headers(&ids)?;
+        Ok(summaries
+            .into_iter()
+            .zip(headers)
+            .filter_map(|(summary, header)| {
+                let entry = LedgerEntry {
+                    id: summary.id,
+                    header: header?,
+                    confirmed: summary.state == ExchangeState::Confirmed.as_str(),
+                };
+                Some((summary, entry))
+            })
+            .collect())
     }
 
     /// Balances with every member listed, zero included, by name.

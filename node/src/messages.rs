@@ -58,6 +58,14 @@ pub fn household_error(error: &HouseholdError, catalog: &Catalog) -> String {
             "err-key-damaged",
             &[("path", &path.display().to_string()), ("reason", reason)],
         ),
+        E::Key(KeyError::WrongPassphrase(_)) => catalog.t("err-wrong-passphrase", &[]),
+        E::NoRootKey => catalog.t("err-no-root-key", &[]),
+        E::RootKeyLocked => catalog.t("err-root-key-locked", &[]),
+        E::RootKeyAlreadyProtected => catalog.t("err-root-key-protected", &[]),
+        E::RootKeyNotProtected => catalog.t("err-root-key-not-protected", &[]),
+        E::EmptyPassphrase => catalog.t("err-passphrase-empty", &[]),
+        E::LinkIncomplete => catalog.t("err-link-incomplete", &[]),
+        E::LinkCode(reason) => catalog.t("err-link-code", &[("reason", &reason.to_string())]),
         other => other.to_string(),
     }
 }

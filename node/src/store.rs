@@ -508,14 +508,22 @@ impl Store {
     }
 
     pub fn header(&self, id: &DocId) -> Result<Option<DocHeader>, StoreError> {
+        Ok(self.headers(std::slice::from_ref(id))?.pop().flatten())
+    }
+
+    /// The headers of `ids`, in order (`None` for an unknown one), in one
+    /// read transaction: a ledger reads the header of every exchange.
+    pub fn headers(&self, ids: &[DocId]) -> Result<Vec<Option<DocHeader>>, StoreError> {
         let read = self.db.begin_read().map_err(dberr)?;
         let headers = read.open_table(HEADERS).map_err(dberr)?;
-        match headers.get(&id.0).map_err(dberr)? {
-            Some(bytes) => Ok(Some(
-                DocHeader::decode(bytes.value()).ok_or_else(|| corrupt("a header"))?,
-            )),
-            None => Ok(None),
-        }
+        ids.iter()
+            .map(|id| match headers.get(&id.0).map_err(dberr)? {
+                Some(bytes) => Ok(Some(
+                    DocHeader::decode(bytes.value()).ok_or_else(|| corrupt("a header"))?,
+                )),
+                None => Ok(None),
+            })
+            .collect()
     }
 
     pub fn summary(&self, id: &DocId) -> Result<Option<Summary>, StoreError> {

@@ -8,7 +8,7 @@
 mod common;
 mod procs;
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -95,30 +95,9 @@ fn devices(proc: &Proc) -> Vec<Value> {
 fn spawn_link(proc: &Proc, stdin: &str) -> (Child, String) {
     let mut child = command(proc, &["device", "link", "--no-qr"]).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (send, receive) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("maillage-lien1-") {
-                let _ = send.send(line);
-            }
-        }
-    });
-    let code = receive.recv_timeout(WAIT).expect("no link code printed");
+    let lines = procs::stdout_lines(&mut child);
+    let code = procs::line_starting_with(&lines, "maillage-lien1-", &mut Vec::new());
     (child, code)
-}
-
-fn wait_for_exit(mut child: Child) -> Output {
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > WAIT * 2 {
-            let _ = child.kill();
-            panic!("`device link` kept waiting");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -178,7 +157,7 @@ fn a_protected_root_key_needs_its_passphrase_to_link_and_revoke_devices() {
     let portable = Proc::new(root.path(), "portable", None);
     portable.loopback_only();
     portable.ok(&["device", "add", &code, "--label", "portable"]);
-    let output = wait_for_exit(waiting);
+    let output = procs::wait_for_exit(waiting, WAIT * 2);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(devices(&ferme).len(), 2);
     assert_eq!(portable.offer_titles(), ["Œufs frais"]);

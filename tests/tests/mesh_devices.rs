@@ -227,52 +227,24 @@ fn device_link_and_add_through_the_binary() {
     // prints the code at once and waits for the new machine.
     ferme.stop_node();
     let mut waiting = ferme.spawn(&["device", "link", "--no-qr"]);
-    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let code = read_code(&mut waiting, printed.clone());
+    let lines = procs::stdout_lines(&mut waiting);
+    let mut printed = Vec::new();
+    let code = procs::line_starting_with(&lines, "maillage-lien1-", &mut printed);
     let portable = procs::Proc::new(root.path(), "portable", None);
     portable.loopback_only();
     let started = std::time::Instant::now();
     portable.ok(&["device", "add", &code, "--label", "portable"]);
     eprintln!("device add, waiting mode: {:?}", started.elapsed());
     assert!(portable.offer_titles().contains(&"Depuis la tablette".to_owned()));
-    let output = wait_with_timeout(waiting);
+    let output = procs::wait_for_exit(waiting, procs::WAIT * 4);
     eprintln!("device link returned after: {:?}", started.elapsed());
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let printed = printed.lock().unwrap().clone();
+    // The command has ended: its last lines are all there.
+    printed.extend(lines.iter());
+    let printed = printed.join("\n");
     assert!(printed.contains("Waiting for the new machine"), "{printed}");
     assert!(printed.contains("(\"portable\") linked to your household"), "{printed}");
     assert_eq!(ferme.json(&["device", "list"]).as_array().unwrap().len(), 3);
-}
-
-/// The link code line of a waiting `device link`, read as it is printed;
-/// every line it prints is kept in `printed`.
-fn read_code(child: &mut std::process::Child, printed: std::sync::Arc<std::sync::Mutex<String>>) -> String {
-    use std::io::BufRead;
-    let stdout = child.stdout.take().unwrap();
-    let (send, receive) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("maillage-lien1-") {
-                let _ = send.send(line.clone());
-            }
-            printed.lock().unwrap().push_str(&line);
-            printed.lock().unwrap().push('\n');
-        }
-    });
-    receive.recv_timeout(procs::WAIT).expect("no link code printed")
-}
-
-fn wait_with_timeout(mut child: std::process::Child) -> std::process::Output {
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > procs::WAIT * 4 {
-            let _ = child.kill();
-            panic!("`device link` kept waiting");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// A script drives a waiting `device link --json`: it reads the code from
@@ -287,8 +259,8 @@ fn a_waiting_device_link_in_json_prints_one_event_per_line() {
     ferme.loopback_only();
 
     let mut waiting = ferme.spawn(&["--json", "device", "link"]);
-    let lines = json_lines(&mut waiting);
-    let first = lines.recv_timeout(procs::WAIT).expect("no first line");
+    let lines = procs::stdout_lines(&mut waiting);
+    let first = json_object(lines.recv_timeout(procs::WAIT).expect("no first line"));
     assert_eq!(first["event"], "code", "{first}");
     let code = first["code"].as_str().unwrap().to_owned();
     assert!(code.starts_with("maillage-lien1-"), "{first}");
@@ -297,13 +269,13 @@ fn a_waiting_device_link_in_json_prints_one_event_per_line() {
     let portable = procs::Proc::new(root.path(), "portable", None);
     portable.loopback_only();
     portable.ok(&["device", "add", &code, "--label", "portable"]);
-    let second = lines.recv_timeout(procs::WAIT).expect("no line after the link");
+    let second = json_object(lines.recv_timeout(procs::WAIT).expect("no line after the link"));
     assert_eq!(second["event"], "linked", "{second}");
     assert_eq!(second["label"], "portable");
     let new_device = portable.json(&["whoami"])["device"].as_str().unwrap().to_owned();
     assert_eq!(second["device"], new_device);
 
-    let output = wait_with_timeout(waiting);
+    let output = procs::wait_for_exit(waiting, procs::WAIT * 4);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(
         lines.recv_timeout(Duration::from_secs(1)).is_err(),
@@ -311,22 +283,10 @@ fn a_waiting_device_link_in_json_prints_one_event_per_line() {
     );
 }
 
-/// The lines `child` prints on stdout, each parsed as one JSON value as it
-/// comes (a line that is not one fails the test there).
-fn json_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<serde_json::Value> {
-    use std::io::BufRead;
-    let stdout = child.stdout.take().unwrap();
-    let (send, receive) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let value: serde_json::Value =
-                serde_json::from_str(&line).unwrap_or_else(|error| panic!("not one JSON value ({error}): {line}"));
-            assert!(value.is_object(), "{line}");
-            if send.send(value).is_err() {
-                break;
-            }
-        }
-    });
-    receive
+/// One line of `--json` output: exactly one JSON object.
+fn json_object(line: String) -> serde_json::Value {
+    let value: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|error| panic!("not one JSON value ({error}): {line}"));
+    assert!(value.is_object(), "{line}");
+    value
 }

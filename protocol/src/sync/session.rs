@@ -96,8 +96,20 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    /// The whole document with its header, as a new member gets it: what
-    /// [`DocSource::whole_documents`] reads in batches.
+    /// The whole document with its header, as a new member (or a peer that
+    /// does not hold it) gets it: what [`DocSource::whole_documents`] reads
+    /// in batches.
+    fn whole_document(doc: DocId) -> Outgoing {
+        Outgoing {
+            doc,
+            include_header: true,
+            since: Some(Vec::new()),
+            send_yours: false,
+            answers_ask: false,
+        }
+    }
+
+    /// Whether this is [`Outgoing::whole_document`].
     fn is_whole_document(&self) -> bool {
         self.include_header && !self.send_yours && !self.answers_ask && self.since.as_ref().is_some_and(Vec::is_empty)
     }
@@ -306,13 +318,7 @@ impl Session {
                 self.involve(doc)?;
                 self.stats.differing_docs += 1;
                 self.answered_wants.insert(doc);
-                self.outbox.push_back(Outgoing {
-                    doc,
-                    include_header: true,
-                    since: Some(Vec::new()),
-                    send_yours: false,
-                    answers_ask: false,
-                });
+                self.outbox.push_back(Outgoing::whole_document(doc));
             }
             self.items = Some(items);
             return self.respond_with(None, Vec::new(), source);
@@ -439,13 +445,7 @@ impl Session {
         self.involve(doc)?;
         self.stats.differing_docs += 1;
         // Not offered: the initiator does not hold the document at all.
-        self.outbox.push_back(Outgoing {
-            doc,
-            include_header: true,
-            since: Some(Vec::new()),
-            send_yours: false,
-            answers_ask: false,
-        });
+        self.outbox.push_back(Outgoing::whole_document(doc));
         Ok(())
     }
 
@@ -811,13 +811,7 @@ impl Session {
             }
             // Those it did not answer for go back, in order, for next time.
             for &doc in docs[documents.len()..].iter().rev() {
-                self.outbox.push_front(Outgoing {
-                    doc,
-                    include_header: true,
-                    since: Some(Vec::new()),
-                    send_yours: false,
-                    answers_ask: false,
-                });
+                self.outbox.push_front(Outgoing::whole_document(doc));
             }
             for (doc, (header, mut changes)) in docs.into_iter().zip(documents) {
                 // As in `materialize`: a document gone since it was listed

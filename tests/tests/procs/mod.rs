@@ -2,8 +2,10 @@
 //! optionally inside Linux network namespaces the test makes itself.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -187,4 +189,48 @@ impl Drop for Proc {
     fn drop(&mut self) {
         self.stop_node();
     }
+}
+
+/// The lines a spawned command prints on stdout, as they come. Its stdout
+/// is read to the end even once nobody listens, so the command never
+/// blocks on a full pipe.
+pub fn stdout_lines(child: &mut Child) -> Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = send.send(line);
+        }
+    });
+    receive
+}
+
+/// The first of `lines` that starts with `prefix`, within [`WAIT`]; it and
+/// the lines before it are kept in `seen`.
+pub fn line_starting_with(lines: &Receiver<String>, prefix: &str, seen: &mut Vec<String>) -> String {
+    let started = Instant::now();
+    loop {
+        let left = WAIT.saturating_sub(started.elapsed());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no line starting with {prefix:?}; printed so far: {seen:?}"));
+        seen.push(line.clone());
+        if line.starts_with(prefix) {
+            return line;
+        }
+    }
+}
+
+/// Waits for a spawned command to end, killing it (and failing) after `limit`.
+pub fn wait_for_exit(mut child: Child, limit: Duration) -> Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the command was still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }

@@ -7,7 +7,7 @@
 //! would be accepted.
 
 use maillage_crdt::exchange::{ExchangeAction, ExchangeMarks, ExchangeState, PartyMarks, check_action};
-use maillage_crdt::ledger::{self, LedgerEntry};
+use maillage_crdt::ledger;
 use maillage_crdt::{Amount, DocId, DocKind, Document, HouseholdId};
 
 use crate::household::{Household, HouseholdError};
@@ -326,37 +326,23 @@ enum Found {
 pub fn overview(household: &Household, pages: Pages) -> Result<Overview, HouseholdError> {
     let me = household.id();
     let community = household.community()?;
-    let query = Query {
-        kind: Some(DocKind::Exchange),
-        ..Query::default()
-    };
-    let mut summaries = household.list(query, None, true)?;
+    let mut ledger = household.exchange_ledger(household.current_community()?)?;
     // Most recent activity first, ties broken by id: two requests for
     // consecutive pages must cut the same list.
-    summaries.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+    ledger.sort_by(|(a, _), (b, _)| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
 
-    let mut entries = Vec::with_capacity(summaries.len());
     let (mut to_do, mut in_progress) = (Vec::new(), Vec::new());
     let (mut done, mut others) = (Vec::new(), Vec::new());
-    for summary in summaries {
-        let Some(header) = household.store().header(&summary.id)? else {
+    for (summary, entry) in &ledger {
+        let Some(terms) = &entry.header.terms else {
             continue;
         };
-        let Some(terms) = &header.terms else {
-            continue;
-        };
-        let involves_me = header.owner == me || terms.counterparty == me;
-        let confirmed = summary.state == ExchangeState::Confirmed.as_str();
+        let involves_me = entry.header.owner == me || terms.counterparty == me;
         // Declined and cancelled exchanges wait for nobody; a confirmed one
         // may still wait for this household's own confirmation.
-        let may_wait_for_me = confirmed
+        let may_wait_for_me = entry.confirmed
             || summary.state == ExchangeState::Proposed.as_str()
             || summary.state == ExchangeState::Accepted.as_str();
-        entries.push(LedgerEntry {
-            id: summary.id,
-            header,
-            confirmed,
-        });
         if !involves_me {
             others.push(Found::Unread(summary.id));
         } else if !may_wait_for_me {
@@ -370,7 +356,7 @@ pub fn overview(household: &Household, pages: Pages) -> Result<Overview, Househo
         }
     }
 
-    let totals = ledger::balances(&entries);
+    let totals = ledger::balances(ledger.iter().map(|(_, entry)| entry));
     let mut balances: Vec<BalanceRow> = community
         .members
         .keys()

@@ -1,11 +1,10 @@
 //! The commands that wait on the network: `community join`, `device add`,
 //! and `device link` when no node runs. Each reaches the mesh through the
 //! running node's swarm (inside the node) or a short-lived swarm of its own
-//! (`maillage_node::net::admission`), and takes the household lock only for
-//! each step, never while waiting on a peer.
+//! (`maillage_node::net::admission`); each step that writes is one job on
+//! the household's writer, never held while waiting on a peer.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, bail};
 use maillage_node::api::ApiError;
@@ -15,7 +14,7 @@ use maillage_node::i18n::Catalog;
 use maillage_node::keys::Passphrase;
 use maillage_node::net::admission::{self, AdmissionError, Progress};
 use maillage_node::net::wire::Refusal;
-use maillage_node::{Household, HouseholdError, net};
+use maillage_node::{HouseholdError, HouseholdService, net};
 use maillage_protocol::LinkCode;
 use serde_json::json;
 
@@ -108,10 +107,9 @@ pub fn join(code: &str, access: &Access<'_>, out: &Out<'_>) -> Result<()> {
                 .map_err(flatten)
         })?,
         Access::Local(home) => {
-            let household = Household::open(home.clone())?;
+            let household = HouseholdService::open(home.clone())?;
             let config = admission::short_lived(home, false)?;
             block_on(async {
-                let household = Arc::new(Mutex::new(household));
                 let (net, task) = net::spawn(household.clone(), config)?;
                 let joined = admission::join(&household, &net, code, &mut progress).await;
                 net.shutdown().await;
@@ -213,13 +211,16 @@ pub fn link_and_wait(
         bail!("link_and_wait runs only where no node runs");
     };
     let expires_at = link_deadline(expires)?;
-    let mut household = Household::open(home.clone())?;
+    let household = HouseholdService::open(home.clone())?;
     match (household.root_key_state(), passphrase) {
         (RootKeyState::Absent, _) => return Err(HouseholdError::NoRootKey.into()),
         (RootKeyState::Protected, None) => return Err(HouseholdError::RootKeyLocked.into()),
         // Decrypted for this command, which ends when the link is used or
         // expires, and with it the key in memory.
-        (RootKeyState::Protected, Some(passphrase)) => household.unlock_root(passphrase, expires_at)?,
+        (RootKeyState::Protected, Some(passphrase)) => {
+            let passphrase = passphrase.clone();
+            household.write_blocking(move |writer| writer.unlock_root(&passphrase, expires_at))?;
+        }
         (RootKeyState::Present, _) => {}
     }
     let mut shown: Result<()> = Ok(());
@@ -234,7 +235,7 @@ pub fn link_and_wait(
                 Ok(stdout.flush()?)
             });
         };
-        admission::link_and_wait(home, household, expires_at, &mut show)
+        admission::link_and_wait(home, &household, expires_at, &mut show)
             .await
             .map_err(flatten)
     });

@@ -10,9 +10,10 @@ use anyhow::{Result, anyhow};
 use clap::Parser;
 use maillage_node::Home;
 use maillage_node::api::{CliOutcome, CliRequest, CliRunner, RunOptions, RunningNode};
+use maillage_node::context::NodeContext;
 use maillage_node::i18n::{Catalog, Lang};
 use maillage_node::keys::Passphrase;
-use maillage_node::runtime::{NodeContext, RuntimeError};
+use maillage_node::runtime::RuntimeError;
 
 use crate::args::{Cli, NodeArgs};
 use crate::run::{self, Access};

@@ -6,7 +6,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::PoisonError;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -15,12 +14,12 @@ use maillage_crdt::items::{GroupBuy, OfferKind, Ride, RsvpAnswer};
 use maillage_crdt::time::{Recurrence, parse_datetime, parse_deadline};
 use maillage_crdt::{Amount, DocKind, HouseholdId};
 use maillage_node::api::{ApiError, CliOutcome};
+use maillage_node::context::NodeContext;
 use maillage_node::household::{EventInput, FieldEdit, ItemInput, ItemPatch, RootKeyState, now_ms};
 use maillage_node::i18n::Catalog;
 use maillage_node::keys::Passphrase;
 use maillage_node::net::{NetStatus, PeerView};
-use maillage_node::runtime::NodeContext;
-use maillage_node::{Home, Household, Query};
+use maillage_node::{Home, Household, HouseholdService, Query};
 use serde::Serialize;
 use serde_json::json;
 
@@ -41,17 +40,14 @@ pub enum Access<'a> {
 }
 
 impl Access<'_> {
-    /// Calls `f` with the household: opened for this command, or the node's
-    /// behind its lock (held until `f` returns).
-    fn household<T>(&self, f: impl FnOnce(&mut Household) -> Result<T>) -> Result<T> {
+    /// Calls `f` with the household service: opened for this command (and
+    /// closed when `f` returns), or the node's. Reads run on this thread;
+    /// writes go to the household's writer with `write_blocking`, so a
+    /// command never holds the household while it renders its output.
+    fn household<T>(&self, f: impl FnOnce(&HouseholdService) -> Result<T>) -> Result<T> {
         match self {
-            Access::Local(home) => f(&mut Household::open(home.clone())?),
-            Access::Node(context) => {
-                // A command that panicked left no half-written data (every
-                // write is one committed transaction): carry on.
-                let mut household = context.household.lock().unwrap_or_else(PoisonError::into_inner);
-                f(&mut household)
-            }
+            Access::Local(home) => f(&HouseholdService::open(home.clone())?),
+            Access::Node(context) => f(&context.household),
         }
     }
 }
@@ -145,7 +141,7 @@ fn command(command: Command, passphrase: Option<&Passphrase>, access: &Access<'_
                 Access::Local(home) => home.clone(),
                 Access::Node(_) => bail!(ApiError::NodeRunning(std::process::id())),
             };
-            let household = Household::init(home, &name, place.as_deref())?;
+            let household = HouseholdService::init(home, &name, place.as_deref())?;
             let id = household.id().to_text();
             out.show(
                 || out.t("init-done", &[("name", &name), ("id", &id)]),
@@ -231,8 +227,9 @@ fn export(file: &Path, community: Option<String>, household: &Household, out: &O
     )
 }
 
-fn import(file: &Path, household: &mut Household, out: &Out<'_>) -> Result<()> {
-    let report = household.import(file)?;
+fn import(file: &Path, household: &HouseholdService, out: &Out<'_>) -> Result<()> {
+    let file = file.to_owned();
+    let report = household.write_blocking(move |writer| writer.import(&file))?;
     out.show(
         || {
             let mut text = out.t(
@@ -333,11 +330,14 @@ fn peers(access: &Access<'_>, out: &Out<'_>) -> Result<()> {
     )
 }
 
-fn community(command: CommunityCommand, household: &mut Household, out: &Out<'_>) -> Result<()> {
+fn community(command: CommunityCommand, household: &HouseholdService, out: &Out<'_>) -> Result<()> {
     match command {
         CommunityCommand::Create { name, unit, limit } => {
             let limit = limit.map(|l| l.parse::<Amount>()).transpose()?;
-            let id = household.create_community(&name, &unit, limit)?;
+            let id = {
+                let (name, unit) = (name.clone(), unit);
+                household.write_blocking(move |writer| writer.create_community(&name, &unit, limit))?
+            };
             out.show(
                 || out.t("community-created", &[("name", name.trim())]),
                 &json!({ "community": id.to_text(), "name": name }),
@@ -370,7 +370,7 @@ fn community(command: CommunityCommand, household: &mut Household, out: &Out<'_>
             )
         }
         CommunityCommand::Use { community } => {
-            let id = household.use_community(&community)?;
+            let id = household.write_blocking(move |writer| writer.use_community(&community))?;
             let name = household.community()?.genesis.name.clone();
             out.show(
                 || out.t("community-using", &[("name", &name)]),
@@ -379,7 +379,8 @@ fn community(command: CommunityCommand, household: &mut Household, out: &Out<'_>
         }
         CommunityCommand::Invite { uses, expires, qr } => {
             let expires_at = parse_deadline(&expires, &zone(), jiff::Timestamp::now())?;
-            let code = household.invite(uses, expires_at.timestamp().as_millisecond())?;
+            let expires_ms = expires_at.timestamp().as_millisecond();
+            let code = household.write_blocking(move |writer| writer.invite(uses, expires_ms))?;
             let text = code.to_text();
             let expires = time(expires_at.timestamp().as_millisecond());
             out.show(
@@ -424,7 +425,7 @@ fn community(command: CommunityCommand, household: &mut Household, out: &Out<'_>
         CommunityCommand::Remove { member } => {
             let id = household.resolve_member(&member)?;
             let name = household.name_of(&id);
-            household.remove_member(&id)?;
+            household.write_blocking(move |writer| writer.remove_member(&id))?;
             out.show(
                 || out.t("member-removed", &[("name", &name)]),
                 &json!({ "removed": id.to_text() }),
@@ -437,7 +438,7 @@ fn device(
     command: DeviceCommand,
     passphrase: Option<&Passphrase>,
     access: &Access<'_>,
-    household: &mut Household,
+    household: &HouseholdService,
     out: &Out<'_>,
 ) -> Result<()> {
     match command {
@@ -466,7 +467,10 @@ fn device(
         }
         DeviceCommand::Revoke { device } => {
             // A protected root key is decrypted for this call only.
-            let id = household.with_root_unlocked(passphrase, |household| household.revoke_device(&device))?;
+            let passphrase = passphrase.cloned();
+            let id = household.write_blocking(move |writer| {
+                writer.with_root_unlocked(passphrase.as_ref(), |writer| writer.revoke_device(&device))
+            })?;
             out.show(
                 || out.t("device-revoked", &[("id", &id.short())]),
                 &json!({ "revoked": id.to_text() }),
@@ -479,12 +483,13 @@ fn device(
             // protected root key stays decrypted in its memory until the
             // link is used (`admit_device` drops it) or expires.
             if let Some(passphrase) = passphrase {
-                household.unlock_root(passphrase, expires_at)?;
+                let passphrase = passphrase.clone();
+                household.write_blocking(move |writer| writer.unlock_root(&passphrase, expires_at))?;
                 if let Access::Node(context) = access {
                     forget_root_at(context, expires_at);
                 }
             }
-            let code = household.create_link(expires_at)?;
+            let code = household.write_blocking(move |writer| writer.create_link(expires_at))?;
             admission::show_link_code(&code, qr, true, out)
         }
         DeviceCommand::Add { .. } => unreachable!("`command` hands `device add` to `admission::add_device`"),
@@ -497,33 +502,45 @@ fn forget_root_at(context: &NodeContext, expires_at: i64) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let household = std::sync::Arc::clone(&context.household);
+    let household = context.household.clone();
     let wait = Duration::from_millis(u64::try_from(expires_at - now_ms()).unwrap_or(0) + 1);
     runtime.spawn(async move {
         tokio::time::sleep(wait).await;
-        household
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .forget_expired_root();
+        let forgotten = household
+            .write(|writer| {
+                writer.forget_expired_root();
+                Ok(())
+            })
+            .await;
+        if let Err(error) = forgotten {
+            tracing::warn!(%error, "cannot drop the expired root key");
+        }
     });
 }
 
 /// `key protect` and `key unprotect`.
-fn key(command: KeyCommand, passphrase: Option<&Passphrase>, household: &mut Household, out: &Out<'_>) -> Result<()> {
+fn key(
+    command: KeyCommand,
+    passphrase: Option<&Passphrase>,
+    household: &HouseholdService,
+    out: &Out<'_>,
+) -> Result<()> {
     // Without a passphrase (none was asked: the command cannot succeed), an
     // empty one lets the household say why.
     let empty = Passphrase::new(String::new());
     let passphrase = passphrase.unwrap_or(&empty);
     match command {
         KeyCommand::Protect => {
-            household.protect_root(passphrase)?;
+            let passphrase = passphrase.clone();
+            household.write_blocking(move |writer| writer.protect_root(&passphrase))?;
             out.show(
                 || out.t("key-protected", &[]),
                 &json!({ "root_key": household.root_key_state() }),
             )
         }
         KeyCommand::Unprotect => {
-            household.unprotect_root(passphrase)?;
+            let passphrase = passphrase.clone();
+            household.write_blocking(move |writer| writer.unprotect_root(&passphrase))?;
             out.show(
                 || out.t("key-unprotected", &[]),
                 &json!({ "root_key": household.root_key_state() }),
@@ -595,7 +612,7 @@ fn field_edit<T>(value: Option<T>, clear: bool) -> FieldEdit<T> {
     }
 }
 
-fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Out<'_>) -> Result<()> {
+fn item(command: ItemCommand, kind: DocKind, household: &HouseholdService, out: &Out<'_>) -> Result<()> {
     let is_offer = kind == DocKind::Offer;
     match command {
         ItemCommand::Add(fields) => {
@@ -604,9 +621,9 @@ fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Ou
             }
             let input = input_of(fields)?;
             let id = if is_offer {
-                household.add_offer(input)?
+                household.write_blocking(move |writer| writer.add_offer(input))?
             } else {
-                household.add_request(input)?
+                household.write_blocking(move |writer| writer.add_request(input))?
             };
             let message = if is_offer { "offer-added" } else { "request-added" };
             out.show(
@@ -738,9 +755,9 @@ fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Ou
                 state,
             };
             if is_offer {
-                household.edit_offer(&id, patch)?
+                household.write_blocking(move |writer| writer.edit_offer(&id, patch))?
             } else {
-                household.edit_request(&id, patch)?
+                household.write_blocking(move |writer| writer.edit_request(&id, patch))?
             }
             out.show(
                 || out.t("item-updated", &[("id", &id.short())]),
@@ -755,9 +772,9 @@ fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Ou
                 ..ItemPatch::default()
             };
             if is_offer {
-                household.edit_offer(&id, patch)?
+                household.write_blocking(move |writer| writer.edit_offer(&id, patch))?
             } else {
-                household.edit_request(&id, patch)?
+                household.write_blocking(move |writer| writer.edit_request(&id, patch))?
             }
             out.show(
                 || out.t("item-closed", &[("id", &id.short())]),
@@ -766,7 +783,7 @@ fn item(command: ItemCommand, kind: DocKind, household: &mut Household, out: &Ou
         }
         ItemCommand::Delete { id } => {
             let id = household.resolve(&id, kind)?;
-            household.delete_item(&id, kind)?;
+            household.write_blocking(move |writer| writer.delete_item(&id, kind))?;
             out.show(
                 || out.t("item-deleted", &[("id", &id.short())]),
                 &json!({ "id": id.to_text(), "deleted": true }),
@@ -789,7 +806,7 @@ struct EventView {
     occurrences: Vec<String>,
 }
 
-fn event(command: EventCommand, household: &mut Household, out: &Out<'_>) -> Result<()> {
+fn event(command: EventCommand, household: &HouseholdService, out: &Out<'_>) -> Result<()> {
     match command {
         EventCommand::Add {
             title,
@@ -806,7 +823,7 @@ fn event(command: EventCommand, household: &mut Household, out: &Out<'_>) -> Res
             let repeat = repeat
                 .map(|r| r.parse::<Recurrence>().map(|r| r.to_string()))
                 .transpose()?;
-            let id = household.add_event(EventInput {
+            let input = EventInput {
                 title,
                 description,
                 category,
@@ -814,7 +831,8 @@ fn event(command: EventCommand, household: &mut Household, out: &Out<'_>) -> Res
                 start,
                 end,
                 repeat,
-            })?;
+            };
+            let id = household.write_blocking(move |writer| writer.add_event(input))?;
             out.show(
                 || out.t("event-added", &[("id", &id.short())]),
                 &json!({ "id": id.to_text() }),
@@ -946,7 +964,7 @@ fn event(command: EventCommand, household: &mut Household, out: &Out<'_>) -> Res
                 Answer::No => RsvpAnswer::No,
                 Answer::Maybe => RsvpAnswer::Maybe,
             };
-            household.rsvp(&id, answer, people)?;
+            household.write_blocking(move |writer| writer.rsvp(&id, answer, people))?;
             out.show(
                 || out.t("rsvp-done", &[("answer", &out.catalog.word("rsvp", answer.as_str()))]),
                 &json!({ "event": id.to_text(), "answer": answer.as_str(), "people": people }),
@@ -954,7 +972,7 @@ fn event(command: EventCommand, household: &mut Household, out: &Out<'_>) -> Res
         }
         EventCommand::Cancel { id } => {
             let id = household.resolve(&id, DocKind::Event)?;
-            household.cancel_event(&id)?;
+            household.write_blocking(move |writer| writer.cancel_event(&id))?;
             out.show(
                 || out.t("item-closed", &[("id", &id.short())]),
                 &json!({ "id": id.to_text(), "cancelled": true }),
@@ -995,7 +1013,7 @@ fn event(command: EventCommand, household: &mut Household, out: &Out<'_>) -> Res
     }
 }
 
-fn exchange(command: ExchangeCommand, household: &mut Household, out: &Out<'_>) -> Result<()> {
+fn exchange(command: ExchangeCommand, household: &HouseholdService, out: &Out<'_>) -> Result<()> {
     let (id, action) = match command {
         ExchangeCommand::Propose {
             with,
@@ -1012,7 +1030,8 @@ fn exchange(command: ExchangeCommand, household: &mut Household, out: &Out<'_>) 
                 (_, Some(request)) => Some(household.resolve(&request, DocKind::Request)?),
                 _ => None,
             };
-            let id = household.propose_exchange(counterparty, received, amount, &note, about)?;
+            let id = household
+                .write_blocking(move |writer| writer.propose_exchange(counterparty, received, amount, &note, about))?;
             let with = household.name_of(&counterparty);
             return out.show(
                 || out.t("exchange-proposed", &[("id", &id.short()), ("with", &with)]),
@@ -1051,7 +1070,7 @@ fn exchange(command: ExchangeCommand, household: &mut Household, out: &Out<'_>) 
         ExchangeCommand::Confirm { id } => (id, ExchangeAction::Confirm),
     };
     let id = household.resolve(&id, DocKind::Exchange)?;
-    let state = household.act_on_exchange(&id, action)?;
+    let state = household.write_blocking(move |writer| writer.act_on_exchange(&id, action))?;
     let warning = household.soft_limit_warning(&household.id())?;
     out.show(
         || {

@@ -137,7 +137,7 @@ fn ingest_checked(store: &mut Store, docs: Vec<(DocHeader, Vec<SignedChange>)>) 
 }
 
 fn open_store(path: &Path, village: &Village) -> BenchResult<Store> {
-    let mut store = Store::open(path)?;
+    let store = Store::open(path)?;
     store.ingest(village.records.clone(), vec![])?;
     Ok(store)
 }

@@ -47,7 +47,7 @@
 use std::collections::HashSet;
 use std::error::Error;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+
 use std::time::{Duration, Instant};
 
 use automerge::sync::{Message as AmMessage, State as AmState, SyncDoc};
@@ -58,7 +58,7 @@ use maillage_crdt::registry::{CommunityGenesis, DeviceCert, community_id};
 use maillage_crdt::{CommunityId, DocHeader, DocId, DocKind, Document, Record, SecretKey, SignedChange, Writer};
 use maillage_node::household::ItemInput;
 use maillage_node::net::{self, Multiaddr, NetHandle};
-use maillage_node::{Home, Household, Store};
+use maillage_node::{Home, Household, HouseholdService, HouseholdWriter, Store};
 use maillage_protocol::sync::{MAX_ROUNDS, Session, SyncStats};
 use tempfile::TempDir;
 
@@ -432,7 +432,7 @@ fn automerge_sync(source: &mut Automerge) -> BenchResult<AutomergeSync> {
 /// A real household node in this process: home and store in a temporary
 /// directory, its swarm on loopback TCP (like the tests' `TestNode`).
 struct BenchNode {
-    household: Arc<Mutex<Household>>,
+    household: HouseholdService,
     net: NetHandle,
     task: tokio::task::JoinHandle<()>,
     address: Multiaddr,
@@ -440,14 +440,14 @@ struct BenchNode {
 }
 
 impl BenchNode {
-    fn lock(&self) -> MutexGuard<'_, Household> {
-        self.household.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> &HouseholdService {
+        &self.household
     }
 }
 
 /// A founder and `n - 1` households that joined its community with an
 /// invite code, offline; not yet running.
-fn households(n: usize, parent: &Path) -> BenchResult<(CommunityId, Vec<(TempDir, Household)>)> {
+fn households(n: usize, parent: &Path) -> BenchResult<(CommunityId, Vec<(TempDir, HouseholdWriter)>)> {
     let mut out = Vec::with_capacity(n);
     let dir = tempfile::tempdir_in(parent)?;
     let mut founder = Household::init(Home::at(dir.path().join("home")), "Foyer 0", None)?;
@@ -477,8 +477,8 @@ fn poll<T>(limit: Duration, every: Duration, mut probe: impl FnMut() -> Option<T
     }
 }
 
-fn start_node(rt: &tokio::runtime::Runtime, dir: TempDir, household: Household) -> BenchResult<BenchNode> {
-    let household = Arc::new(Mutex::new(household));
+fn start_node(rt: &tokio::runtime::Runtime, dir: TempDir, household: HouseholdWriter) -> BenchResult<BenchNode> {
+    let household = HouseholdService::start(household);
     let config = net::Config {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
         dial: vec![],
@@ -638,9 +638,9 @@ fn propagation(rt: &tokio::runtime::Runtime, n: usize, star: bool, parent: &Path
                 ..ItemInput::default()
             };
             let (id, posted, local) = {
-                let mut household = nodes[poster].lock();
+                let household = nodes[poster].lock();
                 let posted = Instant::now();
-                let id = household.add_offer(input)?;
+                let id = household.write_blocking(move |writer| writer.add_offer(input))?;
                 (id, posted, posted.elapsed())
             };
             nodes[poster].net.announce();
@@ -883,7 +883,7 @@ fn stores(dir: &Path) -> BenchResult<()> {
     // Signature and authorship checks alone, as the store runs them.
     let clock = Instant::now();
     for offer in &offers {
-        maillage_crdt::verify_change(&offer.change, &offer.header, source.registry())
+        maillage_crdt::verify_change(&offer.change, &offer.header, &source.registry())
             .map_err(|e| format!("a change does not verify: {e}"))?;
     }
     let verify_time = clock.elapsed();

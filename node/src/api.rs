@@ -41,9 +41,9 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
+use crate::context::NodeContext;
 use crate::home::{Home, create_private_dir, write_private_file};
 use crate::keys::Passphrase;
-use crate::runtime::NodeContext;
 
 /// The largest request body the API reads.
 pub const MAX_BODY: usize = 64 * 1024;

@@ -5,6 +5,8 @@
 //! `maillage-crdt`; the bytes it exchanges are defined by `maillage-protocol`.
 
 pub mod api;
+pub mod config;
+pub mod context;
 pub mod home;
 pub mod household;
 pub mod i18n;
@@ -12,12 +14,14 @@ pub mod keys;
 pub mod messages;
 pub mod net;
 pub mod runtime;
+pub mod service;
 pub mod source;
 pub mod store;
 pub mod summary;
 pub mod web;
 
 pub use home::Home;
-pub use household::{Household, HouseholdError};
+pub use household::{Household, HouseholdError, HouseholdWriter};
+pub use service::HouseholdService;
 pub use store::{Query, Store, StoreError};
 pub use summary::Summary;

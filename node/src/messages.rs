@@ -66,6 +66,10 @@ pub fn household_error(error: &HouseholdError, catalog: &Catalog) -> String {
         E::EmptyPassphrase => catalog.t("err-passphrase-empty", &[]),
         E::LinkIncomplete => catalog.t("err-link-incomplete", &[]),
         E::LinkCode(reason) => catalog.t("err-link-code", &[("reason", &reason.to_string())]),
+        E::WriterBusy => catalog.t("err-writer-busy", &[]),
+        E::WriterStopped => catalog.t("err-writer-stopped", &[]),
+        E::WriteFailed => catalog.t("err-write-failed", &[]),
+        E::ReadFailed => catalog.t("err-read-failed", &[]),
         other => other.to_string(),
     }
 }

@@ -4,89 +4,18 @@
 //! ones under way finish, the swarm stops, the store closes. Every write was
 //! committed durably when it was acknowledged, so nothing is lost either way.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Deserialize;
 use tracing::{info, warn};
 
 use crate::api::{self, CliRunner, RunOptions};
+use crate::config::{ConfigError, NodeFile};
+use crate::context::{NodeContext, relays};
 use crate::home::Home;
-use crate::household::{Household, HouseholdError};
-use crate::net::{self, Multiaddr, NetHandle};
+use crate::household::HouseholdError;
+use crate::net::{self, Multiaddr};
+use crate::service::HouseholdService;
 use crate::web;
-
-/// What the local API and in-node commands share with the runtime.
-#[derive(Clone, Debug)]
-pub struct NodeContext {
-    /// The one open household: redb allows one process, and inside the node
-    /// every command and every sync goes through this lock.
-    pub household: Arc<Mutex<Household>>,
-    /// The swarm task's handle.
-    pub net: NetHandle,
-    /// The relays this node dialed at start, from node.toml and `--relay`:
-    /// what it actually uses, which the file alone does not say.
-    pub relays: Arc<[Relay]>,
-}
-
-/// A relay the node dials when it starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Relay {
-    pub address: Multiaddr,
-    pub given_in: RelayOrigin,
-}
-
-/// Where a relay was given: a steward looking at the page should know
-/// whether it survives a restart (node.toml) or not (`--relay`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RelayOrigin {
-    NodeFile,
-    CommandLine,
-    Both,
-}
-
-/// node.toml's `dial` addresses, then `--relay` ones, each once: the same
-/// address with and without its `/p2p/<peer id>` part is one relay, kept
-/// with the peer id (which lets the page tell whether it is connected).
-fn relays(from_file: Vec<Multiaddr>, from_command_line: Vec<Multiaddr>) -> Vec<Relay> {
-    let mut relays: Vec<Relay> = Vec::new();
-    let given = from_file
-        .into_iter()
-        .map(|address| (address, RelayOrigin::NodeFile))
-        .chain(
-            from_command_line
-                .into_iter()
-                .map(|address| (address, RelayOrigin::CommandLine)),
-        );
-    for (address, origin) in given {
-        match relays
-            .iter_mut()
-            .find(|relay| without_peer_id(&relay.address) == without_peer_id(&address))
-        {
-            Some(relay) => {
-                if relay.given_in != origin {
-                    relay.given_in = RelayOrigin::Both;
-                }
-                if address.len() > relay.address.len() {
-                    relay.address = address;
-                }
-            }
-            None => relays.push(Relay {
-                address,
-                given_in: origin,
-            }),
-        }
-    }
-    relays
-}
-
-fn without_peer_id(address: &Multiaddr) -> Multiaddr {
-    address
-        .iter()
-        .filter(|part| !matches!(part, libp2p::multiaddr::Protocol::P2p(_)))
-        .collect()
-}
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -97,56 +26,14 @@ pub enum RuntimeError {
     Net(#[from] net::NetError),
     #[error(transparent)]
     Api(#[from] api::ApiError),
-    #[error("{path}: {reason}")]
-    Config { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("{0:?} is not a network address (expected a multiaddr such as /ip4/0.0.0.0/tcp/4001)")]
     Address(String),
     #[error("the web page cannot listen on {address}: {reason}")]
     Web { address: String, reason: String },
     #[error("the node stopped unexpectedly: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// `<home>/node.toml`: settings a steward may want to keep across restarts.
-/// Flags given to `maillage node` take precedence.
-///
-/// ```toml
-/// listen = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"]
-/// dial = ["/ip4/192.168.1.10/tcp/4001"]   # the village-hall relay, say
-/// mdns = true
-/// resync_seconds = 20
-/// ```
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NodeFile {
-    #[serde(default)]
-    pub listen: Vec<String>,
-    #[serde(default)]
-    pub dial: Vec<String>,
-    pub mdns: Option<bool>,
-    pub resync_seconds: Option<u64>,
-}
-
-impl NodeFile {
-    pub fn path(home: &Home) -> PathBuf {
-        home.root().join("node.toml")
-    }
-
-    /// The file's settings, or the defaults when there is no file.
-    pub fn load(home: &Home) -> Result<NodeFile, RuntimeError> {
-        let path = NodeFile::path(home);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| RuntimeError::Config {
-                path,
-                reason: e.to_string(),
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(NodeFile::default()),
-            Err(error) => Err(RuntimeError::Config {
-                path,
-                reason: error.to_string(),
-            }),
-        }
-    }
 }
 
 /// Listening on every interface lets mDNS find the node on the LAN (it does
@@ -165,7 +52,7 @@ fn addresses(texts: &[String]) -> Result<Vec<Multiaddr>, RuntimeError> {
 /// to the local API, inside this process.
 pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(), RuntimeError> {
     let settings = NodeFile::load(&home)?;
-    let household = Household::open(home.clone())?;
+    let household = HouseholdService::open(home.clone())?;
     let household_id = household.id().to_text();
     let listen = match (options.listen.is_empty(), settings.listen.is_empty()) {
         (false, _) => addresses(&options.listen)?,
@@ -179,7 +66,6 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
         mdns: settings.mdns.unwrap_or(true),
         resync_every: Duration::from_secs(settings.resync_seconds.unwrap_or(20).max(1)),
     };
-    let household = Arc::new(Mutex::new(household));
     let (net, net_task) = net::spawn(household.clone(), config)?;
     let context = NodeContext {
         household,
@@ -304,44 +190,5 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn addresses(texts: &[&str]) -> Vec<Multiaddr> {
-        texts.iter().map(|text| text.parse().unwrap()).collect()
-    }
-
-    #[test]
-    fn a_relay_given_twice_is_dialed_once_and_says_where_it_was_given() {
-        let hall = "/ip4/192.168.1.10/tcp/4001";
-        let school = "/ip4/192.168.1.20/tcp/4001";
-        let farm = "/ip4/10.0.0.7/udp/4001/quic-v1";
-        let relays = relays(addresses(&[hall, school, hall]), addresses(&[farm, hall, farm]));
-        let seen: Vec<(String, RelayOrigin)> = relays
-            .iter()
-            .map(|relay| (relay.address.to_string(), relay.given_in))
-            .collect();
-        assert_eq!(
-            seen,
-            [
-                (hall.to_owned(), RelayOrigin::Both),
-                (school.to_owned(), RelayOrigin::NodeFile),
-                (farm.to_owned(), RelayOrigin::CommandLine),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_relay_given_with_and_without_its_peer_id_is_one_relay() {
-        let hall = "/ip4/192.168.1.10/tcp/4001";
-        let with_id = "/ip4/192.168.1.10/tcp/4001/p2p/12D3KooWGzh9HbSNHEDvvD2ZswDXSh3FZWqr7g3AL1i8YxBRLYAt";
-        let relays = relays(addresses(&[hall]), addresses(&[with_id]));
-        assert_eq!(relays.len(), 1, "{relays:?}");
-        assert_eq!(relays[0].address.to_string(), with_id, "kept with its peer id");
-        assert_eq!(relays[0].given_in, RelayOrigin::Both);
     }
 }

@@ -18,8 +18,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use maillage_crdt::change::{CheckedHeader, Verifier};
@@ -148,10 +148,17 @@ pub struct Query {
 
 /// The store. Keeps the registry in memory: it is small (a few records per
 /// household) and every change verification needs it.
+///
+/// Shared by reference between threads: reads run on redb read transactions
+/// beside a write, and see the registry as of the last committed ingest.
+/// Writes are serialised by redb (one write transaction at a time); the
+/// household service sends them all through one thread, in order.
 #[derive(Debug)]
 pub struct Store {
     db: Database,
-    registry: Registry,
+    /// Replaced whole after each committed ingest, so a reader holding the
+    /// previous one keeps a consistent view and never waits on a writer.
+    registry: RwLock<Arc<Registry>>,
     /// Counts committed ingests, so that the web page can tell its readers
     /// that something changed without taking the household's lock.
     revision: Arc<AtomicU64>,
@@ -206,13 +213,16 @@ impl Store {
         }
         Ok(Store {
             db,
-            registry: Registry::from_records(records),
+            registry: RwLock::new(Arc::new(Registry::from_records(records))),
             revision: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    pub fn registry(&self) -> &Registry {
-        &self.registry
+    /// The registry as of the last committed ingest.
+    pub fn registry(&self) -> Arc<Registry> {
+        // A panicking writer never leaves a half-made registry behind: it is
+        // swapped whole, after the commit.
+        Arc::clone(&self.registry.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -221,7 +231,7 @@ impl Store {
         Ok(table.get(key).map_err(dberr)?.map(|v| v.value().to_vec()))
     }
 
-    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(dberr)?;
         txn.open_table(META).map_err(dberr)?.insert(key, value).map_err(dberr)?;
         txn.commit().map_err(dberr)
@@ -232,14 +242,19 @@ impl Store {
     /// for its changes); every change is then checked against its author.
     /// Invalid items are reported and skipped; nothing invalid is written.
     pub fn ingest(
-        &mut self,
+        &self,
         records: Vec<Record>,
         docs: Vec<(DocHeader, Vec<SignedChange>)>,
     ) -> Result<ApplyReport, StoreError> {
+        // The write transaction first: redb gives it to one caller at a
+        // time, so the registry read below is the latest, and the one
+        // swapped in after the commit loses nobody else's records.
+        let txn = self.db.begin_write().map_err(dberr)?;
+        let current = self.registry();
         let mut report = ApplyReport::default();
         let mut new_records = Vec::new();
         for record in records {
-            if self.registry.contains(&record.id()) {
+            if current.contains(&record.id()) {
                 continue;
             }
             match record.verify_self() {
@@ -247,7 +262,7 @@ impl Store {
                 Err(_) => report.rejected_records += 1,
             }
         }
-        let mut registry = self.registry.clone();
+        let mut registry = Registry::clone(&current);
         report.new_records = registry.insert(new_records.iter().cloned());
         let revoked: BTreeSet<DeviceId> = new_records
             .iter()
@@ -257,7 +272,6 @@ impl Store {
             })
             .collect();
 
-        let txn = self.db.begin_write().map_err(dberr)?;
         {
             let mut tables = Tables::open(&txn)?;
             for record in &new_records {
@@ -308,7 +322,9 @@ impl Store {
             }
         }
         txn.commit().map_err(dberr)?;
-        self.registry = registry;
+        if !report.new_records.is_empty() {
+            *self.registry.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(registry);
+        }
         if report.applied > 0 || !report.new_records.is_empty() || !report.touched.is_empty() {
             self.revision.fetch_add(1, Ordering::Release);
         }
@@ -655,7 +671,7 @@ impl Store {
             let (key, value) = row.map_err(dberr)?;
             items.push((DocId(*key.value().1), decode_heads(value.value())?));
         }
-        if let Some(derived) = self.registry.community(community) {
+        if let Some(derived) = self.registry().community(community) {
             let households: BTreeSet<HouseholdId> =
                 derived.members.keys().chain(derived.former.keys()).copied().collect();
             for household in households {

@@ -75,7 +75,7 @@ fn writer(device: &SecretKey, actor: u8, now_ms: i64) -> Writer<'_> {
 fn compaction_keeps_every_change_and_its_signature() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixture();
-    let mut store = Store::open(&dir.path().join("s.redb")).unwrap();
+    let store = Store::open(&dir.path().join("s.redb")).unwrap();
     store.ingest(f.records.clone(), vec![]).unwrap();
     let header = DocHeader::item(DocKind::Offer, f.root.household_id(), f.community, 5, [7; 16]);
     let mut document = Document::new(header.clone());
@@ -98,7 +98,7 @@ fn compaction_keeps_every_change_and_its_signature() {
     assert_eq!(changes.len() as i64, edits);
     let mut rebuilt = Document::new(header.clone());
     for signed in changes {
-        let verified = verify_change(signed, &header, store.registry()).unwrap();
+        let verified = verify_change(signed, &header, &store.registry()).unwrap();
         rebuilt.apply(vec![verified.change]).unwrap();
     }
     let mut stored = store.load(&header.id()).unwrap().unwrap();
@@ -121,7 +121,7 @@ fn category_and_state_indexes_follow_edits_and_survive_reopening() {
     let f = fixture();
     let header = DocHeader::item(DocKind::Offer, f.root.household_id(), f.community, 5, [7; 16]);
     {
-        let mut store = Store::open(&path).unwrap();
+        let store = Store::open(&path).unwrap();
         store.ingest(f.records.clone(), vec![]).unwrap();
         let mut document = Document::new(header.clone());
         let first = document
@@ -195,7 +195,7 @@ fn a_revocation_converges_whatever_the_arrival_order() {
     let changes = vec![before, after, dependent];
 
     let dir = tempfile::tempdir().unwrap();
-    let mut late = Store::open(&dir.path().join("late.redb")).unwrap();
+    let late = Store::open(&dir.path().join("late.redb")).unwrap();
     late.ingest(f.records.clone(), vec![(header.clone(), changes.clone())])
         .unwrap();
     assert_eq!(
@@ -204,7 +204,7 @@ fn a_revocation_converges_whatever_the_arrival_order() {
     );
     late.ingest(vec![revocation.clone()], vec![]).unwrap();
 
-    let mut early = Store::open(&dir.path().join("early.redb")).unwrap();
+    let early = Store::open(&dir.path().join("early.redb")).unwrap();
     let mut records = f.records.clone();
     records.push(revocation);
     let report = early.ingest(records, vec![(header.clone(), changes)]).unwrap();
@@ -221,7 +221,7 @@ fn a_revocation_converges_whatever_the_arrival_order() {
 fn forged_and_oversized_input_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixture();
-    let mut store = Store::open(&dir.path().join("s.redb")).unwrap();
+    let store = Store::open(&dir.path().join("s.redb")).unwrap();
     store.ingest(f.records.clone(), vec![]).unwrap();
     let header = DocHeader::item(DocKind::Offer, f.root.household_id(), f.community, 5, [7; 16]);
     let mut document = Document::new(header.clone());
@@ -331,11 +331,11 @@ fn a_large_batch_stores_exactly_what_one_change_at_a_time_stores() {
     batch.push((header, edits));
 
     let dir = tempfile::tempdir().unwrap();
-    let mut at_once = Store::open(&dir.path().join("batch.redb")).unwrap();
+    let at_once = Store::open(&dir.path().join("batch.redb")).unwrap();
     at_once.ingest(f.records.clone(), vec![]).unwrap();
     let report = at_once.ingest(vec![], batch.clone()).unwrap();
 
-    let mut one_by_one = Store::open(&dir.path().join("single.redb")).unwrap();
+    let one_by_one = Store::open(&dir.path().join("single.redb")).unwrap();
     one_by_one.ingest(f.records.clone(), vec![]).unwrap();
     let (mut applied, mut duplicates, mut rejected) = (0, 0, Vec::new());
     for (header, changes) in batch {
@@ -380,7 +380,7 @@ fn a_document_arriving_whole_past_the_threshold_is_stored_compacted() {
         })
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("s.redb")).unwrap();
+    let store = Store::open(&dir.path().join("s.redb")).unwrap();
     store.ingest(f.records.clone(), vec![]).unwrap();
     let report = store.ingest(vec![], vec![(header.clone(), changes.clone())]).unwrap();
     assert_eq!(report.applied as i64, edits);

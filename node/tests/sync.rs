@@ -184,7 +184,7 @@ struct Node {
 
 impl Node {
     fn open(dir: &Path, name: &str, village: &Village, device: &SecretKey, actor_base: u64) -> Node {
-        let mut store = Store::open(&dir.join(format!("{name}.redb"))).unwrap();
+        let store = Store::open(&dir.join(format!("{name}.redb"))).unwrap();
         let report = store.ingest(village.records.clone(), vec![]).unwrap();
         assert_eq!(report.rejected_records, 0);
         assert_eq!(report.new_records.len(), village.records.len());

@@ -96,7 +96,7 @@ async fn a_newcomer_reaches_the_inviter_from_the_code_alone() {
     let founder = TestNode::start("Ferme", dir, founder).await;
     founder.offer("Bienvenue");
     let code = testnode::wait_for(|| async {
-        let code = founder.with(|h| h.invite(1, i64::MAX / 2).unwrap());
+        let code = founder.write(|h| h.invite(1, i64::MAX / 2).unwrap());
         (!code.addresses.is_empty()).then(|| code.to_text())
     })
     .await;

@@ -98,9 +98,10 @@ async fn converged_heads(nodes: &[TestNode]) -> BTreeMap<DocId, Vec<ChangeHash>>
 }
 
 fn add_offer(node: &TestNode, title: &str) -> DocId {
-    let id = node.with(|h| {
+    let title = title.to_owned();
+    let id = node.write(move |h| {
         h.add_offer(ItemInput {
-            title: title.into(),
+            title,
             ..ItemInput::default()
         })
         .unwrap()
@@ -110,11 +111,12 @@ fn add_offer(node: &TestNode, title: &str) -> DocId {
 }
 
 fn retitle(node: &TestNode, id: &DocId, title: &str) {
-    node.with(|h| {
+    let (id, title) = (*id, title.to_owned());
+    node.write(move |h| {
         h.edit_offer(
-            id,
+            &id,
             ItemPatch {
-                title: Some(title.into()),
+                title: Some(title),
                 ..ItemPatch::default()
             },
         )
@@ -241,7 +243,7 @@ async fn a_long_partition_heals_when_links_come_back() {
 struct Stage {
     a: TestNode,
     b: TestNode,
-    rogue_household: maillage_node::Household,
+    rogue_household: maillage_node::HouseholdWriter,
     _rogue_dir: tempfile::TempDir,
     community: CommunityId,
     /// A's offer, seen by B.
@@ -273,7 +275,7 @@ async fn stage() -> Stage {
     let b = nodes.pop().unwrap();
     let a = nodes.pop().unwrap();
     b.connect(&a).await;
-    let offer = a.with(|h| {
+    let offer = a.write(|h| {
         h.add_offer(ItemInput {
             title: OFFER.into(),
             ..ItemInput::default()
@@ -559,7 +561,7 @@ async fn a_removed_member_receives_nothing_new() {
     let community = community_of(a);
     let c_id = c.id();
 
-    a.with(|h| h.remove_member(&c_id).unwrap());
+    a.write(move |h| h.remove_member(&c_id).unwrap());
     a.net.announce();
     // The removal reaches B through the records exchanged before each session.
     wait_for(|| async { is_removed(b, &community, &c_id).then_some(()) }).await;
@@ -589,7 +591,7 @@ async fn a_removed_member_opening_a_session_directly_gets_nothing_new() {
     let stage = stage().await;
     let (a, rogue, community) = (&stage.a, &stage.rogue, stage.community);
     let removed = stage.rogue_household.id();
-    a.with(|h| h.remove_member(&removed).unwrap());
+    a.write(move |h| h.remove_member(&removed).unwrap());
     a.net.announce();
     wait_for(|| async { is_removed(&stage.b, &community, &removed).then_some(()) }).await;
     let after = add_offer(a, "Après le retrait");

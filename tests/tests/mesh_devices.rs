@@ -36,7 +36,7 @@ async fn two_households() -> (TestNode, TestNode) {
 /// A link code made by a running node (so it carries its addresses).
 async fn link_code(node: &TestNode) -> String {
     wait_for(|| async {
-        let code = node.with(|h| h.create_link(maillage_node::household::now_ms() + 600_000).unwrap());
+        let code = node.write(|h| h.create_link(maillage_node::household::now_ms() + 600_000).unwrap());
         (!code.addresses.is_empty()).then(|| code.to_text())
     })
     .await
@@ -77,11 +77,14 @@ async fn a_linked_device_gets_everything_writes_as_the_household_and_once_revoke
     );
     // What only the root key may do is refused on the linked device.
     assert!(matches!(
-        tablette.with(|h| h.revoke_device(&ferme.with(|f| f.whoami().unwrap().device))),
+        {
+            let device = ferme.with(|f| f.whoami().unwrap().device);
+            tablette.write(move |h| h.revoke_device(&device))
+        },
         Err(HouseholdError::NoRootKey)
     ));
     assert!(matches!(
-        tablette.with(|h| h.create_link(i64::MAX / 2)),
+        tablette.write(|h| h.create_link(i64::MAX / 2)),
         Err(HouseholdError::NoRootKey)
     ));
 
@@ -94,7 +97,8 @@ async fn a_linked_device_gets_everything_writes_as_the_household_and_once_revoke
 
     // Revoked from the first device: the revocation reaches the neighbour...
     let device = linked.device.clone();
-    ferme.with(|h| h.revoke_device(&device[..12]).unwrap());
+    let prefix = device[..12].to_owned();
+    ferme.write(move |h| h.revoke_device(&prefix).unwrap());
     ferme.net.announce();
     let device_id: maillage_crdt::DeviceId = device.parse().unwrap();
     wait_for(|| async {
@@ -124,7 +128,7 @@ async fn a_linked_device_gets_everything_writes_as_the_household_and_once_revoke
         let docs = h.store().export(|header| header.kind == DocKind::Offer).unwrap();
         docs.into_iter().find(|(header, _)| header.id() == id).unwrap()
     });
-    let report: Vec<ChangeRejected> = tilleuls.with(|h| {
+    let report: Vec<ChangeRejected> = tilleuls.write(move |h| {
         let report = h.ingest_foreign(vec![], vec![(header, changes)]).unwrap();
         report.rejected.into_iter().map(|(_, reason)| reason).collect()
     });

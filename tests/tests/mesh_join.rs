@@ -32,7 +32,7 @@ async fn founder_with_offers(offers: &[&str]) -> TestNode {
 /// An invite code made by the running node (so it carries its addresses).
 async fn invite(node: &TestNode, uses: u32, expires_at: i64) -> String {
     wait_for(|| async {
-        let code = node.with(|h| h.invite(uses, expires_at).unwrap());
+        let code = node.write(move |h| h.invite(uses, expires_at).unwrap());
         (!code.addresses.is_empty()).then(|| code.to_text())
     })
     .await
@@ -242,7 +242,7 @@ async fn a_code_from_a_household_the_community_removed_is_refused() {
         .to_text()
     });
     let member_id = member.id();
-    founder.with(|h| h.remove_member(&member_id).unwrap());
+    founder.write(move |h| h.remove_member(&member_id).unwrap());
     let late = newcomer("Moulin").await;
 
     assert_eq!(refusal(join(&late, &members_code).await), Refusal::InviterRemoved);

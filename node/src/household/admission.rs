@@ -25,9 +25,10 @@ use maillage_protocol::link::link_proof_digest;
 use maillage_protocol::{InviteCode, LinkCode};
 use serde::{Deserialize, Serialize};
 
-use super::{Household, HouseholdError, META_COMMUNITY, Result, now_ms, split_peer};
+use super::{Household, HouseholdError, HouseholdWriter, META_COMMUNITY, Result, RootKey, RootKeyState, now_ms};
 use crate::home::Home;
 use crate::keys::{self, KeyKind};
+use crate::net::address_book::split_peer;
 use crate::net::wire::Refusal;
 use crate::store::Store;
 
@@ -82,8 +83,6 @@ struct PendingLink {
 }
 
 impl Household {
-    // ----- joining --------------------------------------------------------
-
     /// Parses `code` and signs this household's join record, storing
     /// nothing. An expired code is refused here, before any network.
     pub fn prepare_join(&self, code: &str) -> Result<PreparedJoin> {
@@ -115,6 +114,61 @@ impl Household {
         Ok(PreparedJoin { code, join, presented })
     }
 
+    /// Whether the link `code` was made for still waits for its machine.
+    pub fn link_waiting(&self, code: &LinkCode) -> bool {
+        let key = SecretKey::from_bytes(&code.link_secret).public();
+        self.pending_links().iter().any(|link| link.key == key)
+    }
+
+    fn pending_links(&self) -> Vec<PendingLink> {
+        self.store
+            .meta(META_DEVICE_LINKS)
+            .ok()
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Sets up `home` on a new machine for the household of `code`: a fresh
+    /// device key and an empty store, no root key and no certificate yet. A
+    /// home left half-made by an earlier attempt is picked up again with its
+    /// device key.
+    pub fn begin_link(home: Home, code: &LinkCode) -> Result<HouseholdWriter> {
+        let device = if home.is_initialised() {
+            match Household::open(home.clone()) {
+                Ok(existing) => return Err(HouseholdError::AlreadyInitialised(existing.name())),
+                Err(HouseholdError::LinkIncomplete) => keys::load(&home.device_key_path(), KeyKind::Device)?,
+                Err(other) => return Err(other),
+            }
+        } else {
+            home.create()?;
+            // The store first: a home counts as initialised once its device
+            // key exists, and must then have a store to open.
+            drop(Store::open(&home.store_path())?);
+            let device = keys::generate();
+            keys::save(&home.device_key_path(), KeyKind::Device, &device)?;
+            device
+        };
+        let store = Store::open(&home.store_path())?;
+        Ok(HouseholdWriter::new(
+            Household::new(home, store, device, code.household, RootKeyState::Absent),
+            RootKey::Absent,
+        ))
+    }
+
+    /// The proof of the link secret and this device's consent, for `Link`.
+    pub fn link_request(&self, code: &LinkCode) -> (Sig, Sig) {
+        let link_key = SecretKey::from_bytes(&code.link_secret);
+        let device = self.device.device_id();
+        let proof = link_key.sign_digest(&link_proof_digest(&code.household, &device.0));
+        let consent = self
+            .device
+            .sign_digest(&device_consent_digest(&code.household, &device));
+        (proof, consent)
+    }
+}
+
+impl HouseholdWriter {
     /// Stores a prepared join with the code's records, the inviter's profile
     /// and whatever a member's node sent back on admitting it (only records
     /// of this community are kept), then makes the community the current one
@@ -203,7 +257,7 @@ impl Household {
                 _ => false,
             })
             .collect();
-        let mut trial = registry.clone();
+        let mut trial = maillage_crdt::Registry::clone(&registry);
         trial.insert(kept.iter().cloned());
         // The device on the other end of the connection must be the
         // joiner's: nobody presents someone else's join.
@@ -233,8 +287,6 @@ impl Household {
         })
     }
 
-    // ----- linking a device -------------------------------------------------
-
     /// Makes a one-time device link valid until `expires_at` (needs the root
     /// key; a protected one must be unlocked until `expires_at` with
     /// [`Household::unlock_root`], since the machine is certified when it
@@ -255,14 +307,8 @@ impl Household {
             household: self.household,
             link_secret: link_key.to_bytes(),
             expires_at,
-            addresses: self.advertised.clone(),
+            addresses: self.advertised(),
         })
-    }
-
-    /// Whether the link `code` was made for still waits for its machine.
-    pub fn link_waiting(&self, code: &LinkCode) -> bool {
-        let key = SecretKey::from_bytes(&code.link_secret).public();
-        self.pending_links().iter().any(|link| link.key == key)
     }
 
     /// Decides on a new machine's request: a pending, unexpired link whose
@@ -335,61 +381,9 @@ impl Household {
         })
     }
 
-    fn pending_links(&self) -> Vec<PendingLink> {
-        self.store
-            .meta(META_DEVICE_LINKS)
-            .ok()
-            .flatten()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
-    }
-
     fn save_pending_links(&mut self, pending: &[PendingLink]) -> Result<()> {
         let bytes = serde_json::to_vec(pending).unwrap_or_default();
         Ok(self.store.set_meta(META_DEVICE_LINKS, &bytes)?)
-    }
-
-    /// Sets up `home` on a new machine for the household of `code`: a fresh
-    /// device key and an empty store, no root key and no certificate yet. A
-    /// home left half-made by an earlier attempt is picked up again with its
-    /// device key.
-    pub fn begin_link(home: Home, code: &LinkCode) -> Result<Household> {
-        let device = if home.is_initialised() {
-            match Household::open(home.clone()) {
-                Ok(existing) => return Err(HouseholdError::AlreadyInitialised(existing.name())),
-                Err(HouseholdError::LinkIncomplete) => keys::load(&home.device_key_path(), KeyKind::Device)?,
-                Err(other) => return Err(other),
-            }
-        } else {
-            home.create()?;
-            // The store first: a home counts as initialised once its device
-            // key exists, and must then have a store to open.
-            drop(Store::open(&home.store_path())?);
-            let device = keys::generate();
-            keys::save(&home.device_key_path(), KeyKind::Device, &device)?;
-            device
-        };
-        let store = Store::open(&home.store_path())?;
-        Ok(Household {
-            home,
-            store,
-            device,
-            root: super::RootKey::Absent,
-            household: code.household,
-            actor: automerge::ActorId::random(),
-            advertised: Vec::new(),
-        })
-    }
-
-    /// The proof of the link secret and this device's consent, for `Link`.
-    pub fn link_request(&self, code: &LinkCode) -> (Sig, Sig) {
-        let link_key = SecretKey::from_bytes(&code.link_secret);
-        let device = self.device.device_id();
-        let proof = link_key.sign_digest(&link_proof_digest(&code.household, &device.0));
-        let consent = self
-            .device
-            .sign_digest(&device_consent_digest(&code.household, &device));
-        (proof, consent)
     }
 
     /// Stores what the first device sent: this household's own records

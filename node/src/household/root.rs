@@ -12,7 +12,9 @@
 use maillage_crdt::SecretKey;
 use serde::Serialize;
 
-use super::{Household, HouseholdError, Result, now_ms};
+use std::sync::PoisonError;
+
+use super::{Household, HouseholdError, HouseholdWriter, Result, now_ms};
 use crate::home::Home;
 use crate::keys::{self, KdfCost, KeyError, KeyKind, Passphrase};
 
@@ -67,7 +69,16 @@ impl RootKey {
 impl Household {
     /// Whether this device holds the root key, in the clear or protected.
     pub fn root_key_state(&self) -> RootKeyState {
-        self.root.state()
+        *self.root_state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl HouseholdWriter {
+    /// Changes the root key (its file was just rewritten) and what readers
+    /// are told of it.
+    fn set_root(&mut self, root: RootKey) {
+        *self.root_state.write().unwrap_or_else(PoisonError::into_inner) = root.state();
+        self.root = root;
     }
 
     /// The root key for one operation: [`HouseholdError::NoRootKey`] on a
@@ -129,7 +140,7 @@ impl Household {
     pub fn with_root_unlocked<T>(
         &mut self,
         passphrase: Option<&Passphrase>,
-        f: impl FnOnce(&mut Household) -> Result<T>,
+        f: impl FnOnce(&mut HouseholdWriter) -> Result<T>,
     ) -> Result<T> {
         let (Some(passphrase), RootKey::Sealed(held)) = (passphrase, &mut self.root) else {
             return f(self);
@@ -173,7 +184,7 @@ impl Household {
             passphrase,
             cost,
         )?;
-        self.root = RootKey::Sealed(None);
+        self.set_root(RootKey::Sealed(None));
         Ok(())
     }
 
@@ -188,7 +199,7 @@ impl Household {
         let path = self.home.household_key_path();
         let key = keys::load_with(&path, KeyKind::HouseholdRoot, Some(passphrase))?;
         keys::save(&path, KeyKind::HouseholdRoot, &key)?;
-        self.root = RootKey::Clear(key);
+        self.set_root(RootKey::Clear(key));
         Ok(())
     }
 }

@@ -15,7 +15,6 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use automerge::ChangeHash;
@@ -28,6 +27,7 @@ use super::wire::{RecordsRequest, RecordsResponse, Refusal};
 use super::{Config, Multiaddr, NetError, NetHandle, PeerId, decode_records, encode_records, spawn};
 use crate::home::Home;
 use crate::household::{Household, HouseholdError, now_ms};
+use crate::service::HouseholdService;
 
 /// How long a node in an invite or link code has to answer (dial included)
 /// before the next address is tried, or the join falls back to offline.
@@ -107,15 +107,11 @@ pub struct Served {
     pub label: String,
 }
 
-fn lock(household: &Arc<Mutex<Household>>) -> MutexGuard<'_, Household> {
-    household.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// The swarm settings of a command that needs the mesh while no node runs:
 /// `<home>/node.toml`'s listen addresses and mDNS choice when it must be
 /// reachable (`device link` waiting), none when it only dials out.
 pub fn short_lived(home: &Home, reachable: bool) -> Result<Config, AdmissionError> {
-    let settings = crate::runtime::NodeFile::load(home).map_err(|e| AdmissionError::Config(e.to_string()))?;
+    let settings = crate::config::NodeFile::load(home).map_err(|e| AdmissionError::Config(e.to_string()))?;
     let listen = if !reachable {
         Vec::new()
     } else if settings.listen.is_empty() {
@@ -181,8 +177,8 @@ async fn ask_first(
 
 /// Each document a sync of `community` covers, with its heads, as the
 /// store holds them now (empty if the store cannot be read).
-fn holdings(household: &Arc<Mutex<Household>>, community: &CommunityId) -> HashMap<DocId, Vec<ChangeHash>> {
-    lock(household)
+fn holdings(household: &HouseholdService, community: &CommunityId) -> HashMap<DocId, Vec<ChangeHash>> {
+    household
         .store()
         .sync_items(community)
         .map(|items| items.into_iter().collect())
@@ -192,7 +188,7 @@ fn holdings(household: &Arc<Mutex<Household>>, community: &CommunityId) -> HashM
 /// Adds to `received` the documents of `community` whose heads differ from
 /// `before`, and tells `progress` when there are more of them.
 fn note_arrivals(
-    household: &Arc<Mutex<Household>>,
+    household: &HouseholdService,
     community: &CommunityId,
     before: &HashMap<DocId, Vec<ChangeHash>>,
     received: &mut HashSet<DocId>,
@@ -222,7 +218,7 @@ fn note_arrivals(
 /// after the running one — the documents came with a session nobody
 /// counted, and the one it reports brought nothing.
 async fn sync_until_quiet(
-    household: &Arc<Mutex<Household>>,
+    household: &HouseholdService,
     net: &NetHandle,
     peer: PeerId,
     community: CommunityId,
@@ -259,12 +255,12 @@ async fn sync_until_quiet(
 /// When no address answers, or the code has none, joins offline as before:
 /// the household's node syncs when it reaches a member.
 pub async fn join(
-    household: &Arc<Mutex<Household>>,
+    household: &HouseholdService,
     net: &NetHandle,
     code: &str,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Joined, AdmissionError> {
-    let prepared = lock(household).prepare_join(code)?;
+    let prepared = household.prepare_join(code)?;
     let targets = targets(&prepared.code.addresses);
     let request = RecordsRequest::Join {
         records: encode_records(&prepared.presented),
@@ -281,7 +277,10 @@ pub async fn join(
         Ok(_) => return Err(AdmissionError::BadAnswer),
         Err(why) => {
             tracing::info!(%why, "no member's node answered: joining offline");
-            let community = lock(household).store_join(&prepared, Vec::new())?;
+            let join = prepared.clone();
+            let community = household
+                .write(move |writer| writer.store_join(&join, Vec::new()))
+                .await?;
             net.announce();
             return Ok(Joined {
                 community: community.to_text(),
@@ -293,7 +292,8 @@ pub async fn join(
         }
     };
     let (records, _) = decode_records(&records);
-    let community = lock(household).store_join(&prepared, records)?;
+    let join = prepared.clone();
+    let community = household.write(move |writer| writer.store_join(&join, records)).await?;
     progress(Progress::Admitted);
     // Subscribes to the community's topic and tells the swarm the inviter
     // is a fellow member now.
@@ -329,10 +329,9 @@ pub async fn add_device(
         return Err(AdmissionError::NoAddress);
     }
     let config = short_lived(&home, false)?;
-    let household = Household::begin_link(home, &code)?;
+    let household = HouseholdService::start(Household::begin_link(home, &code)?);
     let (proof, consent) = household.link_request(&code);
     let device = household.device_key().device_id();
-    let household = Arc::new(Mutex::new(household));
     let (net, task) = spawn(household.clone(), config)?;
     progress(Progress::Contacting);
     let request = RecordsRequest::Link {
@@ -356,11 +355,11 @@ pub async fn add_device(
             .map(|bytes| postcard::from_bytes(bytes))
             .collect::<Result<_, _>>()
             .map_err(|_| AdmissionError::BadAnswer)?;
-        let communities = {
-            let mut household = lock(&household);
-            household.finish_link(&code, records, profile)?;
-            household.communities()?
-        };
+        let linked = code.clone();
+        household
+            .write(move |writer| writer.finish_link(&linked, records, profile))
+            .await?;
+        let communities = household.communities()?;
         progress(Progress::Admitted);
         net.announce();
         let mut documents = HashSet::new();
@@ -372,7 +371,6 @@ pub async fn add_device(
             };
             synced &= sync_until_quiet(&household, &net, peer, id, deadline, &mut documents, progress).await;
         }
-        let household = lock(&household);
         Ok(Linked {
             household: household.id().to_text(),
             name: household.name(),
@@ -393,12 +391,11 @@ pub async fn add_device(
 /// expires, and serves the new device's first sync until it disconnects.
 pub async fn link_and_wait(
     home: &Home,
-    household: Household,
+    household: &HouseholdService,
     expires_at: i64,
     show: &mut dyn FnMut(&LinkCode),
 ) -> Result<Served, AdmissionError> {
     let config = short_lived(home, true)?;
-    let household = Arc::new(Mutex::new(household));
     let (net, task) = spawn(household.clone(), config)?;
     let result = async {
         let status = wait_until(Instant::now() + Duration::from_secs(5), || async {
@@ -411,22 +408,19 @@ pub async fn link_and_wait(
             .iter()
             .map(|address| format!("{address}/p2p/{}", status.peer_id))
             .collect();
-        let (code, before) = {
-            let mut household = lock(&household);
-            household.set_advertised(advertised);
-            let before: Vec<String> = household.devices().into_iter().map(|d| d.device).collect();
-            (household.create_link(expires_at)?, before)
-        };
+        household.set_advertised(advertised);
+        let before: Vec<String> = household.devices().into_iter().map(|d| d.device).collect();
+        let code = household.write(move |writer| writer.create_link(expires_at)).await?;
         show(&code);
         let expires_in = Duration::from_millis(expires_at.saturating_sub(now_ms()).max(0) as u64);
         let used = wait_until(Instant::now() + expires_in, || async {
-            (!lock(&household).link_waiting(&code)).then_some(())
+            (!household.link_waiting(&code)).then_some(())
         })
         .await;
         if used.is_none() {
             return Err(AdmissionError::NobodyCame);
         }
-        let new = lock(&household)
+        let new = household
             .devices()
             .into_iter()
             .find(|device| !before.contains(&device.device))

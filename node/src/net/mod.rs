@@ -14,6 +14,7 @@
 //! community — no record, no document, no document id — is sent to a peer
 //! whose device does not belong to a member household of that community.
 
+pub mod address_book;
 pub mod admission;
 mod behaviour;
 pub mod wire;
@@ -21,8 +22,8 @@ pub mod wire;
 pub use libp2p::{Multiaddr, PeerId};
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -37,6 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::household::{Admission, Household, Linking, now_ms};
+use crate::service::HouseholdService;
 use crate::store::ApplyReport;
 use behaviour::{Behaviour, BehaviourEvent};
 use wire::{RecordsRequest, RecordsResponse, Refusal, SyncRefusal, SyncRequest, SyncResponse};
@@ -336,12 +338,11 @@ const COMMAND_QUEUE: usize = 64;
 
 /// Starts the swarm task.
 pub fn spawn(
-    household: Arc<Mutex<Household>>,
+    household: HouseholdService,
     config: Config,
 ) -> Result<(NetHandle, tokio::task::JoinHandle<()>), NetError> {
     let keypair = {
-        let guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut secret = guard.device_key().to_bytes();
+        let mut secret = household.device_key().to_bytes();
         identity::Keypair::ed25519_from_bytes(&mut secret).map_err(|e| NetError::Identity(e.to_string()))?
     };
     let mut swarm = behaviour::build(keypair, config.mdns)?;
@@ -390,7 +391,7 @@ pub fn spawn(
 
 struct Node {
     swarm: Swarm<Behaviour>,
-    household: Arc<Mutex<Household>>,
+    household: HouseholdService,
     config: Config,
     commands: mpsc::Receiver<Command>,
     work_tx: mpsc::Sender<Work>,
@@ -485,19 +486,18 @@ impl Node {
     }
 
     /// Runs `job` on a blocking thread with the household, and feeds its
-    /// result back to the loop.
+    /// result back to the loop. Reads run there at once, beside others;
+    /// writes go to the household's writer (`write_blocking`), in order.
     fn blocking<F>(&self, job: F)
     where
-        F: FnOnce(&mut Household) -> Work + Send + 'static,
+        F: FnOnce(&HouseholdService) -> Work + Send + 'static,
     {
         let household = self.household.clone();
         let results = self.work_tx.clone();
         let jobs = self.jobs.clone();
         jobs.fetch_add(1, Ordering::SeqCst);
         tokio::task::spawn_blocking(move || {
-            let mut guard = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let work = job(&mut guard);
-            drop(guard);
+            let work = job(&household);
             drop(household);
             jobs.fetch_sub(1, Ordering::SeqCst);
             let _ = results.blocking_send(work);
@@ -688,7 +688,9 @@ impl Node {
         let addresses: Vec<String> = state.listen.iter().map(|a| a.to_string()).collect();
         self.backoff.remove(&peer);
         self.blocking(move |household| {
-            if let Err(error) = household.remember_peer(&peer.to_string(), &addresses) {
+            let remembered =
+                household.write_blocking(move |writer| writer.remember_peer(&peer.to_string(), &addresses));
+            if let Err(error) = remembered {
                 debug!(%error, "cannot remember a peer's addresses");
             }
             Work::Remembered
@@ -860,7 +862,7 @@ impl Node {
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable records in hello");
                     self.blocking(move |household| {
-                        let _ = household.ingest_foreign(records, vec![]);
+                        let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
                         let known = know(household, &peer);
                         Work::HelloAnswered {
                             peer,
@@ -878,7 +880,7 @@ impl Node {
                         let response = if is_member(household, &peer, &community) {
                             // Only this community's records (and its households'
                             // device records) are kept.
-                            let _ = household.ingest_foreign(records, vec![]);
+                            let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
                             RecordsResponse::Stored
                         } else {
                             RecordsResponse::Refused {
@@ -943,7 +945,7 @@ impl Node {
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable records in hello");
                     self.blocking(move |household| {
-                        let _ = household.ingest_foreign(records, vec![]);
+                        let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
                         Work::HelloStored {
                             peer,
                             known: know(household, &peer),
@@ -961,7 +963,7 @@ impl Node {
                     // only once both sides hold the same records (a removal
                     // known here must be known there before it gets anything).
                     self.blocking(move |household| {
-                        let _ = household.ingest_foreign(records, vec![]);
+                        let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
                         Work::CommunityRecordsStored {
                             peer,
                             community,
@@ -1023,24 +1025,25 @@ impl Node {
             return;
         };
         self.blocking(move |household| {
-            let (response, admitted_to) = match household.admit_join(&device, records) {
-                Ok(Admission::Admitted { community, records }) => (
-                    RecordsResponse::Admitted {
-                        records: encode_records(&records),
-                    },
-                    Some(community),
-                ),
-                Ok(Admission::Refused(reason)) => (RecordsResponse::Refused { reason }, None),
-                Err(error) => {
-                    warn!(%error, "cannot store an admitted join");
-                    (
-                        RecordsResponse::Refused {
-                            reason: Refusal::AnswererNotAMember,
+            let (response, admitted_to) =
+                match household.write_blocking(move |writer| writer.admit_join(&device, records)) {
+                    Ok(Admission::Admitted { community, records }) => (
+                        RecordsResponse::Admitted {
+                            records: encode_records(&records),
                         },
-                        None,
-                    )
-                }
-            };
+                        Some(community),
+                    ),
+                    Ok(Admission::Refused(reason)) => (RecordsResponse::Refused { reason }, None),
+                    Err(error) => {
+                        warn!(%error, "cannot store an admitted join");
+                        (
+                            RecordsResponse::Refused {
+                                reason: Refusal::AnswererNotAMember,
+                            },
+                            None,
+                        )
+                    }
+                };
             Work::Admission {
                 peer,
                 channel,
@@ -1065,7 +1068,9 @@ impl Node {
             return;
         };
         self.blocking(move |household| {
-            let response = match household.admit_device(&device, &household_id, &proof, consent, &label) {
+            let admitted = household
+                .write_blocking(move |writer| writer.admit_device(&device, &household_id, &proof, consent, &label));
+            let response = match admitted {
                 Ok(Linking::Linked { records, profile }) => RecordsResponse::Linked {
                     records: encode_records(&records),
                     profile: profile
@@ -1640,7 +1645,7 @@ fn is_member(household: &Household, peer: &PeerId, community: &CommunityId) -> b
 fn step_and_ingest(
     session: &mut Session,
     frame: &[u8],
-    household: &mut Household,
+    household: &HouseholdService,
 ) -> Result<(Step, ApplyReport), String> {
     let step = session.handle(frame, household.store()).map_err(|e| e.to_string())?;
     let report = ingest(household, &step)?;
@@ -1648,11 +1653,12 @@ fn step_and_ingest(
 }
 
 /// Stores what a sync step received (verified by the store).
-fn ingest(household: &mut Household, step: &Step) -> Result<ApplyReport, String> {
+fn ingest(household: &HouseholdService, step: &Step) -> Result<ApplyReport, String> {
     if step.received.is_empty() {
         return Ok(ApplyReport::default());
     }
+    let received = step.received.clone();
     household
-        .ingest_foreign(vec![], step.received.clone())
+        .write_blocking(move |writer| writer.ingest_foreign(vec![], received))
         .map_err(|e| e.to_string())
 }

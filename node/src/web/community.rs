@@ -31,10 +31,10 @@ use serde::Deserialize;
 
 use super::WebState;
 use super::page::{FieldErrors, FieldOptions, Page, Section, WebError, document, error_summary, text_field};
+use crate::context::{Relay, RelayOrigin};
 use crate::household::{DeviceView, Household, HouseholdError, MemberView, now_ms};
 use crate::i18n::Lang;
 use crate::net::NetStatus;
-use crate::runtime::{Relay, RelayOrigin};
 
 /// How long the page waits for the swarm task to describe the mesh. The
 /// page is still shown, without the mesh, if the task is busy.

@@ -21,9 +21,9 @@
 //! same `crdt/` validation, as the command line; a refused field is shown
 //! next to its input.
 //!
-//! Pages never hold the household's lock across an await: [`WebState::read`]
-//! and [`WebState::write`] run a closure on a blocking thread, and rendering
-//! happens after, from plain values.
+//! Pages read the household on a blocking thread ([`WebState::read`]),
+//! beside any write, and queue writes on the household's writer
+//! ([`WebState::write`]); rendering happens after, from plain values.
 
 mod assets;
 mod auth;
@@ -52,8 +52,8 @@ use futures::Stream;
 use tokio::net::TcpListener;
 
 use crate::api::Token;
-use crate::household::{Household, HouseholdError};
-use crate::runtime::NodeContext;
+use crate::context::NodeContext;
+use crate::household::{Household, HouseholdError, HouseholdWriter};
 
 pub use auth::Secrets;
 pub use page::{Page, WebError};
@@ -99,10 +99,7 @@ impl WebState {
     /// `address` is where the server listens: it decides which Host headers
     /// are accepted.
     pub fn new(context: NodeContext, token: &Token, address: SocketAddr) -> WebState {
-        let revision = match context.household.lock() {
-            Ok(household) => household.store().revision(),
-            Err(poisoned) => poisoned.into_inner().store().revision(),
-        };
+        let revision = context.household.store().revision();
         WebState {
             inner: Arc::new(Inner {
                 context,
@@ -122,47 +119,28 @@ impl WebState {
         &self.inner.secrets
     }
 
-    /// Runs `read` with the household on a blocking thread (redb and the
-    /// household lock block).
+    /// Runs `read` with the household on a blocking thread (redb reads
+    /// block), beside any write under way: a page never waits for an import.
     pub async fn read<T, F>(&self, read: F) -> Result<T, HouseholdError>
     where
         T: Send + 'static,
         F: FnOnce(&Household) -> Result<T, HouseholdError> + Send + 'static,
     {
-        let household = Arc::clone(&self.inner.context.household);
-        run_blocking(move || {
-            let household = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            read(&household)
-        })
-        .await
+        self.inner.context.household.read(read).await
     }
 
-    /// Runs `write` with the household on a blocking thread, then tells the
-    /// peers at once, as a command run through the API does.
+    /// Queues `write` on the household's writer, then tells the peers at
+    /// once, as a command run through the API does.
     pub async fn write<T, F>(&self, write: F) -> Result<T, HouseholdError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Household) -> Result<T, HouseholdError> + Send + 'static,
+        F: FnOnce(&mut HouseholdWriter) -> Result<T, HouseholdError> + Send + 'static,
     {
-        let household = Arc::clone(&self.inner.context.household);
-        let result = run_blocking(move || {
-            let mut household = household.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            write(&mut household)
-        })
-        .await;
+        let result = self.inner.context.household.write(write).await;
         if result.is_ok() {
             self.inner.context.net.announce();
         }
         result
-    }
-}
-
-async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, HouseholdError> + Send + 'static,
-) -> Result<T, HouseholdError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(failure) => Err(HouseholdError::Document(format!("the page's work failed: {failure}"))),
     }
 }
 

@@ -3,13 +3,12 @@
 //! and waits that always time out.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use maillage_crdt::{DocKind, HouseholdId};
 use maillage_node::household::ItemInput;
 use maillage_node::net::{self, Multiaddr, NetHandle};
-use maillage_node::{Home, Household, Query};
+use maillage_node::{Home, Household, HouseholdService, HouseholdWriter, Query};
 use tempfile::TempDir;
 
 /// How long any wait in a mesh test may take.
@@ -18,7 +17,7 @@ pub const WAIT: Duration = Duration::from_secs(15);
 pub struct TestNode {
     pub name: String,
     dir: TempDir,
-    pub household: Arc<Mutex<Household>>,
+    pub household: HouseholdService,
     pub net: NetHandle,
     task: tokio::task::JoinHandle<()>,
     pub address: Multiaddr,
@@ -26,15 +25,15 @@ pub struct TestNode {
 
 impl TestNode {
     /// A new household named `name`, not yet in any community, not yet running.
-    pub fn household(name: &str) -> (TempDir, Household) {
+    pub fn household(name: &str) -> (TempDir, HouseholdWriter) {
         let dir = tempfile::tempdir().unwrap();
         let household = Household::init(Home::at(dir.path().join("home")), name, None).unwrap();
         (dir, household)
     }
 
     /// Starts the node of an initialised household, listening on loopback TCP.
-    pub async fn start(name: &str, dir: TempDir, household: Household) -> TestNode {
-        let household = Arc::new(Mutex::new(household));
+    pub async fn start(name: &str, dir: TempDir, household: HouseholdWriter) -> TestNode {
+        let household = HouseholdService::start(household);
         let config = net::Config {
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
             dial: vec![],
@@ -75,8 +74,14 @@ impl TestNode {
         TestNode::start(&name, dir, household).await
     }
 
-    pub fn with<T>(&self, f: impl FnOnce(&mut Household) -> T) -> T {
-        f(&mut self.household.lock().unwrap())
+    /// Reads the household, as the node's own readers do.
+    pub fn with<T>(&self, f: impl FnOnce(&Household) -> T) -> T {
+        f(&self.household)
+    }
+
+    /// Runs `f` on the household's writer thread, as the node's writes do.
+    pub fn write<T: Send + 'static>(&self, f: impl FnOnce(&mut HouseholdWriter) -> T + Send + 'static) -> T {
+        self.household.write_blocking(move |writer| Ok(f(writer))).unwrap()
     }
 
     pub fn id(&self) -> HouseholdId {
@@ -89,9 +94,10 @@ impl TestNode {
 
     /// Posts an offer and announces it, as the local API does.
     pub fn offer(&self, title: &str) {
-        self.with(|h| {
+        let title = title.to_owned();
+        self.write(move |h| {
             h.add_offer(ItemInput {
-                title: title.into(),
+                title,
                 ..ItemInput::default()
             })
             .unwrap()
@@ -193,7 +199,7 @@ where
 
 /// A founder and `others` households that joined its community with invite
 /// codes, offline (as `maillage community join` does before any network).
-pub fn village(names: &[&str]) -> Vec<(String, TempDir, Household)> {
+pub fn village(names: &[&str]) -> Vec<(String, TempDir, HouseholdWriter)> {
     let mut households = Vec::new();
     let (dir, mut founder) = TestNode::household(names[0]);
     founder.create_community("Saint-Martin", "heure", None).unwrap();

@@ -532,7 +532,7 @@ mod tests {
     /// A household whose community holds offers and requests in every
     /// category, kind, place spelling, state and expiry the filters tell
     /// apart, some deleted.
-    fn village(dir: &std::path::Path) -> Household {
+    fn village(dir: &std::path::Path) -> crate::household::HouseholdWriter {
         let mut household = Household::init(Home::at(dir.join("ferme")), "Ferme des Tilleuls", None).unwrap();
         household.create_community("Saint-Martin", "heure", None).unwrap();
         let now = now_ms();

@@ -86,6 +86,34 @@ pub enum Command {
     /// (the node must be running). The link holds a secret: keep it to
     /// yourself.
     Page,
+    /// The local API that other programs use (the village's website, a
+    /// spreadsheet): their tokens.
+    #[command(subcommand)]
+    Api(ApiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Tokens handed to other programs.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a read-only token for another program (shown once).
+    Add {
+        /// Only read-only tokens can be made; say so explicitly.
+        #[arg(long, required = true)]
+        read_only: bool,
+        /// Who it is for ("site de la mairie").
+        #[arg(long)]
+        label: String,
+    },
+    /// The tokens handed out, and which are revoked.
+    List,
+    /// Revoke a token, by its id (or a prefix) or its label.
+    Revoke { token: String },
 }
 
 impl Command {
@@ -101,6 +129,7 @@ impl Command {
             | Command::Status
             | Command::Peers
             | Command::Page
+            | Command::Api(ApiCommand::Token(TokenCommand::List))
             | Command::Community(CommunityCommand::List | CommunityCommand::Members)
             | Command::Device(DeviceCommand::List)
             | Command::Offer(ItemCommand::List { .. } | ItemCommand::Show { .. })
@@ -116,7 +145,8 @@ impl Command {
             | Command::Offer(_)
             | Command::Request(_)
             | Command::Event(_)
-            | Command::Exchange(_) => false,
+            | Command::Exchange(_)
+            | Command::Api(_) => false,
         }
     }
 

@@ -15,13 +15,14 @@ mod node;
 mod passphrase;
 mod render;
 mod run;
+mod tokens;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
 use maillage_node::Home;
-use maillage_node::api::{ApiError, CliOutcome, Token, find_running_node, read_run_info};
+use maillage_node::api::{ApiError, CliOutcome, RunningNode, Token, find_running_node, read_run_info};
 use maillage_node::i18n::{Catalog, Lang};
 
 use crate::args::{Cli, Command};
@@ -63,6 +64,9 @@ fn dispatch(cli: Cli, catalog: &Catalog) -> Result<CliOutcome> {
         )),
         (Some(node), Command::Init { .. } | Command::Node(_)) => Err(ApiError::NodeRunning(node.pid).into()),
         (Some(_), Command::Page) => page_link(&home, cli.json, catalog),
+        // The node streams the bundle back and this process writes it, as
+        // the user who asked: the node writes no file on anyone's behalf.
+        (Some(node), Command::Export { file, community }) => export_through(&node, &file, community, cli.json, catalog),
         (Some(node), _) => node::forward(&node, cli.json, passphrase, catalog),
     }
 }
@@ -80,6 +84,27 @@ fn page_link(home: &Home, json: bool, catalog: &Catalog) -> Result<CliOutcome> {
     };
     Ok(CliOutcome {
         stdout,
+        ..CliOutcome::default()
+    })
+}
+
+/// `maillage export FILE` while a node runs.
+fn export_through(
+    node: &RunningNode,
+    file: &std::path::Path,
+    community: Option<String>,
+    json: bool,
+    catalog: &Catalog,
+) -> Result<CliOutcome> {
+    let (bytes, count) = node.export(community.as_deref())?;
+    maillage_node::home::write_private_file(file, &bytes).map_err(|source| maillage_node::HouseholdError::File {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let out = run::Out::new(json, catalog);
+    run::exported(&out, file, count)?;
+    Ok(CliOutcome {
+        stdout: out.take(),
         ..CliOutcome::default()
     })
 }

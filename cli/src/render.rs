@@ -94,6 +94,8 @@ fn api(error: &ApiError, catalog: &Catalog) -> String {
         }
         E::NoNode => catalog.t("err-no-node", &[]),
         E::NodeRunning(pid) => catalog.t("err-node-running", &[("pid", &pid.to_string())]),
+        E::UnknownToken(id) => catalog.t("api-token-unknown", &[("id", id)]),
+        E::AmbiguousToken(id) => catalog.t("api-token-ambiguous", &[("id", id)]),
         other => other.to_string(),
     }
 }

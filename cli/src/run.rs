@@ -174,6 +174,14 @@ fn command(command: Command, passphrase: Option<&Passphrase>, access: &Access<'_
         Command::Peers => peers(access, out),
         // `main` answers it from the running node's files; here no node runs.
         Command::Page => bail!(ApiError::NoNode),
+        // Tokens live in a file of the home, not in the store.
+        Command::Api(ApiCommand::Token(command)) => {
+            let home = match access {
+                Access::Local(home) => home.clone(),
+                Access::Node(context) => context.household.home().clone(),
+            };
+            crate::tokens::run(&home, command, out)
+        }
     }
 }
 
@@ -220,6 +228,11 @@ fn export(file: &Path, community: Option<String>, household: &Household, out: &O
         None => None,
     };
     let count = household.export(file, only)?;
+    exported(out, file, count)
+}
+
+/// What `export` says once the bundle is written.
+pub(crate) fn exported(out: &Out<'_>, file: &Path, count: usize) -> Result<()> {
     let path = file.display().to_string();
     out.show(
         || out.t("exported", &[("count", &count.to_string()), ("path", &path)]),

@@ -1,17 +1,27 @@
-//! The local HTTP+JSON API: while `maillage node` runs it owns the store
-//! (redb allows one process), so the command line hands its commands to the
-//! node instead of opening the store itself.
+//! The local HTTP+JSON API, on loopback: how other programs — and the
+//! command line, while `maillage node` runs and owns the store — use a
+//! household's node.
 //!
 //! ```text
-//! POST /v1/cli     {"args": ["offer", "list"], "lang": "fr", "json": false, "cwd": "/home/…"}
-//!               →  {"stdout": "…", "stderr": "", "exit_code": 0}
-//! GET  /v1/health  →  {"household": "…", "pid": 1234}
+//! GET  /v1/offers?category=outils   → {"items": […], "page": 1, "per_page": 50, "more": false}
+//! POST /v1/offers {"title": "…"}    → 201 {"id": "…"}
+//! GET  /v1/events?since=41          → {"events": […], "next": 57, "reset": false}
+//! POST /v1/cli {"args": ["offer", "list"], "lang": "fr"}  (the binary's own channel)
 //! ```
 //!
+//! Every route is in `api/openapi.json` (served at `/v1/openapi.json`), and
+//! a test checks that the router ([`routes::table`]) serves exactly those.
+//! `resources` holds the typed resources, `changes` the event stream,
+//! `failure` the JSON errors (a stable `code`, the `field` at fault, the
+//! message in the asker's language), `tokens` the scoped tokens.
+//!
 //! Every request carries `Authorization: Bearer <token>`; anything else gets
-//! a 401. The server listens on loopback only, and the token keeps out the
-//! machine's other users and the web pages a browser may point at loopback.
-//! Request bodies are limited to [`MAX_BODY`].
+//! a 401. The household's token (`run/token`) may do everything; a
+//! read-only token (`maillage api token add --read-only`) may only read,
+//! and never reach `/v1/cli` or `/v1/tokens`. The server listens on
+//! loopback only, and the tokens keep out the machine's other users and the
+//! web pages a browser may point at loopback. Request bodies are limited to
+//! [`MAX_BODY`].
 //!
 //! Files in the home (see `home`): `run/token`, 32 random bytes in hex (mode
 //! 0600, made on the first start and kept), and `run/api.json`, a [`RunInfo`]
@@ -34,16 +44,32 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Json, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use crate::context::NodeContext;
 use crate::home::{Home, create_private_dir, write_private_file};
+use crate::i18n::Catalog;
 use crate::keys::Passphrase;
+
+mod changes;
+mod failure;
+mod resources;
+pub mod routes;
+mod tokens;
+mod tokens_routes;
+
+use failure::Failure;
+pub use tokens::{Scope, ScopedTokens, TokenEntry};
+
+/// The API's description, served at `/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("api/openapi.json");
+
+/// How many documents a bundle streamed by `GET /v1/export` holds.
+pub const DOCUMENTS_HEADER: &str = "x-maillage-documents";
 
 /// The largest request body the API reads.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -156,6 +182,10 @@ pub enum ApiError {
     NoNode,
     #[error("a node is running on this home (pid {0}): stop it first")]
     NodeRunning(u32),
+    #[error("no API token matches {0:?}")]
+    UnknownToken(String),
+    #[error("{0:?} matches several API tokens: give more of its id")]
+    AmbiguousToken(String),
 }
 
 // ---------------------------------------------------------------------------
@@ -231,7 +261,13 @@ impl Token {
     /// Compares in time independent of where `presented` differs (its length
     /// is not a secret: every token has 64 digits).
     pub fn matches(&self, presented: &str) -> bool {
-        let (expected, presented) = (self.0.as_bytes(), presented.as_bytes());
+        Token::equal(&self.0, presented)
+    }
+
+    /// Compares two secrets in a time that does not depend on where they
+    /// first differ.
+    pub(crate) fn equal(expected: &str, presented: &str) -> bool {
+        let (expected, presented) = (expected.as_bytes(), presented.as_bytes());
         if expected.len() != presented.len() {
             return false;
         }
@@ -330,76 +366,121 @@ pub async fn bind(addr: &str) -> Result<TcpListener, ApiError> {
         .map_err(|source| ApiError::Bind { addr, source })
 }
 
-struct Shared {
+/// What every route of the API shares.
+pub struct ApiState {
     token: Token,
+    scoped: ScopedTokens,
     health: Health,
     runner: Runner,
+    context: NodeContext,
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then lets the
-/// commands under way finish. `household` is what `/v1/health` reports.
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("health", &self.health)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiState {
+    /// The API of the node whose household is `context`'s, on `home`.
+    pub fn new(home: &Home, token: Token, runner: Runner, context: NodeContext) -> ApiState {
+        ApiState {
+            token,
+            scoped: ScopedTokens::of(home),
+            health: Health {
+                household: context.household.id().to_text(),
+                pid: std::process::id(),
+            },
+            runner,
+            context,
+        }
+    }
+}
+
+/// Serves the API until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    token: Token,
-    household: String,
-    runner: Runner,
+    state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let shared = Arc::new(Shared {
-        token,
-        health: Health {
-            household,
-            pid: std::process::id(),
-        },
-        runner,
-    });
-    axum::serve(listener, router(shared))
+    axum::serve(listener, router(Arc::new(state)))
         .with_graceful_shutdown(shutdown)
         .await
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/v1/cli", post(run_command))
-        .route("/v1/health", get(health))
+/// The routes of [`routes::table`], behind the token check.
+pub fn router(state: Arc<ApiState>) -> Router {
+    let mut router = Router::new();
+    for (_, path, handler) in routes::table() {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        // Outermost: nothing, not even a 404 or a body, before the token.
-        .layer(middleware::from_fn_with_state(Arc::clone(&shared), authorize))
-        .with_state(shared)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), authorize))
+        .with_state(state)
 }
 
-/// A JSON error, like the command line's `--json` errors.
 fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message, "code": code }))).into_response()
+    (status, Json(serde_json::json!({ "code": code, "message": message }))).into_response()
 }
 
-async fn authorize(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+/// Lets in the household's token (everything) and live scoped tokens
+/// (reads only, see [`Scope`]).
+async fn authorize(State(state): State<Arc<ApiState>>, request: Request, next: Next) -> Response {
+    let catalog = Catalog::shared(failure::language(request.headers()));
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    if presented.is_some_and(|token| shared.token.matches(token)) {
-        next.run(request).await
-    } else {
-        let mut response = refusal(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong token");
+    let scope = match presented {
+        Some(token) if state.token.matches(token) => Some(Scope::Full),
+        Some(token) => state.scoped.scope_of(token),
+        None => None,
+    };
+    let Some(scope) = scope else {
+        let mut response = refusal(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            &catalog.t("api-unauthorized", &[]),
+        );
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        response
+        return response;
+    };
+    // Checked here, once for every route, rather than in each handler: a
+    // new write route cannot forget it.
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    if scope == Scope::ReadOnly && (!reads || routes::full_scope_only(request.uri().path())) {
+        return Failure::said(StatusCode::FORBIDDEN, "read-only-token", catalog, "api-read-only", &[]).into_response();
     }
+    next.run(request).await
 }
 
-async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {
-    Json(shared.health.clone())
+async fn no_route(request: Request) -> Response {
+    let catalog = Catalog::shared(failure::language(request.headers()));
+    Failure::said(StatusCode::NOT_FOUND, "no-route", catalog, "api-no-route", &[]).into_response()
 }
 
-async fn run_command(State(shared): State<Arc<Shared>>, request: Result<Json<CliRequest>, JsonRejection>) -> Response {
+async fn health(State(state): State<Arc<ApiState>>) -> Json<Health> {
+    Json(state.health.clone())
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn run_command(State(state): State<Arc<ApiState>>, request: Result<Json<CliRequest>, JsonRejection>) -> Response {
     let request = match request {
         Ok(Json(request)) => request,
         Err(rejection) => return refusal(rejection.status(), "bad-request", &rejection.body_text()),
     };
-    let runner = Arc::clone(&shared.runner);
+    let runner = Arc::clone(&state.runner);
     // The household lock and redb block: keep them off the async workers.
     match tokio::task::spawn_blocking(move || runner(request)).await {
         Ok(outcome) => Json(outcome).into_response(),
@@ -472,6 +553,47 @@ impl RunningNode {
             .header("Authorization", self.bearer())
             .send_json(request);
         self.answer(response)
+    }
+
+    /// The household's signed bundle (see `GET /v1/export`) and how many
+    /// documents it holds.
+    pub fn export(&self, community: Option<&str>) -> Result<(Vec<u8>, usize), ApiError> {
+        let mut request = agent(CALL_TIMEOUT)
+            .get(format!("{}/v1/export", self.url))
+            .header("Authorization", self.bearer());
+        if let Some(community) = community {
+            request = request.query("community", community);
+        }
+        let unreachable = |reason: String| ApiError::Unreachable { pid: self.pid, reason };
+        let mut response = request.call().map_err(|error| unreachable(error.to_string()))?;
+        match response.status() {
+            ureq::http::StatusCode::OK => {}
+            ureq::http::StatusCode::UNAUTHORIZED => {
+                return Err(ApiError::Unauthorized {
+                    pid: self.pid,
+                    path: self.token_path.clone(),
+                });
+            }
+            _ => {
+                // The node's own sentence, in this user's language.
+                let answer: serde_json::Value = response.body_mut().read_json().unwrap_or_default();
+                let message = answer["message"].as_str().unwrap_or("HTTP error").to_owned();
+                return Err(unreachable(message));
+            }
+        }
+        let count = response
+            .headers()
+            .get(DOCUMENTS_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(maillage_protocol::bundle::MAX_BUNDLE_BYTES as u64)
+            .read_to_vec()
+            .map_err(|error| unreachable(error.to_string()))?;
+        Ok((bytes, count))
     }
 
     fn bearer(&self) -> String {

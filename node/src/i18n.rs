@@ -23,12 +23,13 @@ macro_rules! catalogue_files {
             include_str!(concat!("../locales/", $lang, "/exchanges.ftl")),
             include_str!(concat!("../locales/", $lang, "/community.ftl")),
             include_str!(concat!("../locales/", $lang, "/indicators.ftl")),
+            include_str!(concat!("../locales/", $lang, "/api.ftl")),
         ]
     };
 }
 
-const FRENCH: [&str; 7] = catalogue_files!("fr");
-const ENGLISH: [&str; 7] = catalogue_files!("en");
+const FRENCH: [&str; 8] = catalogue_files!("fr");
+const ENGLISH: [&str; 8] = catalogue_files!("en");
 
 /// The languages maillage speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -91,15 +91,15 @@ pub async fn run(home: Home, options: RunOptions, runner: CliRunner) -> Result<(
         None => None,
     };
     api::write_run_files(&home, api_address, web.as_ref().map(|(address, _)| *address))?;
-    let api_task = tokio::spawn(api::serve(
-        listener,
+    let api_state = api::ApiState::new(
+        &home,
         token.clone(),
-        household_id.clone(),
         api::bind_context(runner, context.clone()),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+        context.clone(),
+    );
+    let api_task = tokio::spawn(api::serve(listener, api_state, async move {
+        let _ = stopped.await;
+    }));
 
     // Say where the node is, once the swarm has its addresses.
     let mut status = None;

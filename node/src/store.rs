@@ -34,6 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::summary::Summary;
 
+mod changelog;
+pub use changelog::{Logged, Subject};
+
 /// `meta-1`: settings of this store. Key: a name. Value: bytes (see the `META_*` names).
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// `records-1`: identity and membership records. Key: record id. Value: postcard `Record`.
@@ -65,6 +68,7 @@ const BY_RECENCY: TableDefinition<RecencyKey, ()> = TableDefinition::new("by-rec
 /// `by-category-1`: Key: (kind code, community, category, u64::MAX − updated ms, doc id).
 const BY_CATEGORY: TableDefinition<WordKey, ()> = TableDefinition::new("by-category-1");
 /// `by-state-1`: Key: (kind code, community, stored state, u64::MAX − updated ms, doc id).
+/// (`changelog-1`, the log of what each ingest changed, is in `changelog.rs`.)
 const BY_STATE: TableDefinition<WordKey, ()> = TableDefinition::new("by-state-1");
 
 /// The layout version written in `meta-1`; a store with another version is
@@ -200,6 +204,7 @@ impl Store {
             txn.open_table(BY_RECENCY).map_err(dberr)?;
             txn.open_table(BY_CATEGORY).map_err(dberr)?;
             txn.open_table(BY_STATE).map_err(dberr)?;
+            txn.open_table(changelog::CHANGELOG).map_err(dberr)?;
         }
         txn.commit().map_err(dberr)?;
         let mut records = Vec::new();
@@ -320,6 +325,19 @@ impl Store {
             if !revoked.is_empty() {
                 self.drop_revoked_changes(&mut tables, &registry, &revoked, &mut report)?;
             }
+            let mut subjects = Vec::with_capacity(report.touched.len() + new_records.len());
+            for id in &report.touched {
+                let kind = read_header(&tables.headers, id)?.kind;
+                subjects.push(Subject::Document { id: *id, kind });
+            }
+            let added: HashSet<RecordId> = report.new_records.iter().copied().collect();
+            for record in new_records.iter().filter(|r| added.contains(&r.id())) {
+                subjects.push(Subject::Record {
+                    id: record.id(),
+                    kind: changelog::record_kind(record).to_owned(),
+                });
+            }
+            changelog::append(&txn, subjects)?;
         }
         txn.commit().map_err(dberr)?;
         if !report.new_records.is_empty() {
@@ -329,6 +347,12 @@ impl Store {
             self.revision.fetch_add(1, Ordering::Release);
         }
         Ok(report)
+    }
+
+    /// What changed after entry `since` of the change log (at most `max`
+    /// entries), and whether entries after `since` were already forgotten.
+    pub fn log_since(&self, since: u64, max: usize) -> Result<(Vec<Logged>, bool), StoreError> {
+        changelog::since(&self.db, since, max)
     }
 
     /// A counter that grows after every ingest that changed something.

@@ -1,7 +1,10 @@
-//! The local API, served in this process with a stand-in for the command
+//! The local API's plumbing, served in this process for a real household
+//! (its store, and a swarm on loopback) with a stand-in for the command
 //! runner: nothing gets in without the home's token, request bodies are
-//! bounded, the command line's client finds the node through the home, and a
-//! stale `api.json` left by a killed node is ignored.
+//! bounded, the command line's client finds the node through the home, a
+//! stale `api.json` left by a killed node is ignored, and the router serves
+//! exactly the routes `openapi.json` describes. (`api_v1.rs` drives the
+//! typed resources of real node processes.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -9,8 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use maillage_node::Home;
-use maillage_node::api::{self, ApiError, CliOutcome, CliRequest, RunInfo, Runner, Token};
+use maillage_node::api::{self, ApiError, ApiState, CliOutcome, CliRequest, RunInfo, Runner, Token};
+use maillage_node::context::NodeContext;
+use maillage_node::{Home, HouseholdService, net};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -18,6 +22,7 @@ use tempfile::TempDir;
 /// test can call it with a blocking client.
 struct Server {
     home: Home,
+    household: String,
     url: String,
     token: Token,
     /// How many commands the runner was given.
@@ -32,9 +37,24 @@ impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::at(dir.path().join("home"));
-        home.create().unwrap();
+        let household = HouseholdService::init(home.clone(), "Les Tilleuls", None).unwrap();
         let token = Token::load_or_create(&home).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
+        let config = net::Config {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            dial: vec![],
+            mdns: false,
+            ..net::Config::default()
+        };
+        let (net, _) = {
+            let _inside = runtime.enter();
+            net::spawn(household.clone(), config).unwrap()
+        };
+        let context = NodeContext {
+            household: household.clone(),
+            net,
+            relays: Arc::new([]),
+        };
         let listener = runtime.block_on(api::bind("127.0.0.1:0")).unwrap();
         let address = listener.local_addr().unwrap();
         api::write_run_files(&home, address, None).unwrap();
@@ -50,17 +70,13 @@ impl Server {
             }
         });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = runtime.spawn(api::serve(
-            listener,
-            token.clone(),
-            "household-test".into(),
-            runner,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let state = ApiState::new(&home, token.clone(), runner, context);
+        let task = runtime.spawn(api::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
         Server {
             home,
+            household: household.id().to_text(),
             url: format!("http://{address}"),
             token,
             runs,
@@ -155,7 +171,7 @@ fn the_token_opens_health_and_commands() {
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        json!({ "household": "household-test", "pid": std::process::id() })
+        json!({ "household": server.household, "pid": std::process::id() })
     );
 
     let (status, body) = send(
@@ -288,4 +304,30 @@ fn an_api_json_left_by_a_killed_node_is_ignored_at_once() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// Every route the router serves is in `openapi.json`, with the same
+/// method, and nothing is described that is not served.
+#[test]
+fn the_openapi_document_describes_exactly_the_routes_served() {
+    let document: Value = serde_json::from_str(api::OPENAPI).unwrap();
+    let mut described: Vec<(String, String)> = Vec::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            described.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut served: Vec<(String, String)> = api::routes::table()
+        .into_iter()
+        .map(|(method, path, _)| (method.to_string(), path.to_owned()))
+        .collect();
+    described.sort();
+    served.sort();
+    assert_eq!(described, served);
+
+    // And the server hands it out, to the household and to read-only tokens.
+    let server = Server::start();
+    let bearer = format!("Bearer {}", server.token.as_str());
+    let (status, body) = send("GET", &format!("{}/v1/openapi.json", server.url), Some(&bearer), None);
+    assert_eq!((status, &body), (200, &document));
 }

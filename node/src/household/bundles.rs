@@ -7,6 +7,18 @@ impl Household {
     /// Writes a signed bundle of everything this household holds for its
     /// communities (its own documents and those it received).
     pub fn export(&self, path: &Path, only: Option<CommunityId>) -> Result<usize> {
+        let (bytes, count) = self.export_bytes(only)?;
+        crate::home::write_private_file(path, &bytes).map_err(|source| HouseholdError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(count)
+    }
+
+    /// The signed bundle [`Household::export`] writes, and how many
+    /// documents it holds: for a caller that writes it itself (the local
+    /// API streams it back rather than writing where its caller asked).
+    pub fn export_bytes(&self, only: Option<CommunityId>) -> Result<(Vec<u8>, usize)> {
         let registry = self.store.registry();
         let communities: Vec<CommunityId> = registry
             .communities()
@@ -44,12 +56,7 @@ impl Household {
                 .map(|(header, changes)| maillage_protocol::BundleDoc { header, changes })
                 .collect(),
         };
-        let bytes = bundle.seal(&self.device)?;
-        crate::home::write_private_file(path, &bytes).map_err(|source| HouseholdError::File {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(count)
+        Ok((bundle.seal(&self.device)?, count))
     }
 }
 

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use maillage_crdt::change::{CheckedHeader, Verifier};
@@ -29,13 +30,18 @@ use maillage_crdt::{
 };
 use maillage_crdt::{DeviceId, document::MAX_DOCUMENT_BYTES, exchange};
 use maillage_protocol::sync::WholeDocument;
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::summary::Summary;
 
 mod changelog;
+mod db;
+mod migrate;
+
 pub use changelog::{Logged, Subject};
+pub use db::LOCK_WAIT;
+pub use migrate::Upgrade;
 
 /// `meta-1`: settings of this store. Key: a name. Value: bytes (see the `META_*` names).
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
@@ -71,10 +77,8 @@ const BY_CATEGORY: TableDefinition<WordKey, ()> = TableDefinition::new("by-categ
 /// (`changelog-1`, the log of what each ingest changed, is in `changelog.rs`.)
 const BY_STATE: TableDefinition<WordKey, ()> = TableDefinition::new("by-state-1");
 
-/// The layout version written in `meta-1`; a store with another version is
-/// refused rather than misread.
-const SCHEMA_VERSION: u8 = 1;
-const META_SCHEMA: &str = "schema";
+// The store's layout versions, and what opening an older or newer store
+// does, are in `store/migrate.rs`.
 
 /// How many change rows a document gathers before they are folded into a snapshot.
 pub const COMPACT_AFTER: u64 = 32;
@@ -86,10 +90,24 @@ const NO_COMMUNITY: [u8; 32] = [0; 32];
 pub enum StoreError {
     #[error("the disk is full: nothing was written; free some space and try again")]
     DiskFull,
-    #[error("the store is in use by another maillage process (a running node?)")]
+    /// Still held by another process after [`LOCK_WAIT`], and no running
+    /// node was found: another command (or a node still starting).
+    #[error("the store is still in use by another maillage command (or a node starting) after waiting; try again")]
     Locked,
-    #[error("the store was written by another version of maillage (layout {found}, expected {SCHEMA_VERSION})")]
+    /// A node of this home runs and holds the store for as long as it runs.
+    #[error("this household's node is running (process {pid}) and holds the store")]
+    HeldByNode { pid: u32 },
+    #[error("the store was written by an unknown version of maillage (layout {found})")]
     Schema { found: u8 },
+    /// Written by a newer maillage: left untouched.
+    #[error(
+        "the store was written by a newer version of maillage (layout {found}; this one reads up to {supported}); nothing was changed: update maillage"
+    )]
+    NewerLayout { found: u8, supported: u8 },
+    /// The store's file failed a read or write (the disk may be failing, or
+    /// full while the database was being reopened).
+    #[error("the store's file cannot be read or written: {0}")]
+    Io(std::io::Error),
     #[error("the store is damaged: {0}")]
     Corrupt(String),
     #[error("store error: {0}")]
@@ -102,7 +120,15 @@ impl From<redb::Error> for StoreError {
             redb::Error::DatabaseAlreadyOpen => StoreError::Locked,
             redb::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => StoreError::DiskFull,
             redb::Error::Corrupted(text) => StoreError::Corrupt(text.clone()),
-            _ => StoreError::Db(error.to_string()),
+            _ => match error {
+                redb::Error::Io(io) => StoreError::Io(io),
+                // The database failed an I/O earlier and could not be
+                // reopened yet (see `store/db.rs`).
+                redb::Error::PreviousIo | redb::Error::DatabaseClosed => StoreError::Io(std::io::Error::other(
+                    "an earlier read or write failed; the store is reopened at the next try",
+                )),
+                error => StoreError::Db(error.to_string()),
+            },
         }
     }
 }
@@ -159,7 +185,9 @@ pub struct Query {
 /// household service sends them all through one thread, in order.
 #[derive(Debug)]
 pub struct Store {
-    db: Database,
+    db: db::Db,
+    /// What opening did to bring the store to this version.
+    upgrade: Upgrade,
     /// Replaced whole after each committed ingest, so a reader holding the
     /// previous one keeps a consistent view and never waits on a writer.
     registry: RwLock<Arc<Registry>>,
@@ -169,9 +197,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (or creates) the store at `path`.
+    /// Opens (or creates) the store at `path`, waiting up to [`LOCK_WAIT`]
+    /// while another maillage command holds it, and brings it to this
+    /// version's layout (see `store/migrate.rs`).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(dberr)?;
+        Self::open_waiting(path, LOCK_WAIT)
+    }
+
+    /// [`Store::open`], waiting at most `wait` for another process's lock.
+    pub fn open_waiting(path: &Path, wait: Duration) -> Result<Self, StoreError> {
+        let db = db::Db::open(path, wait)?;
         // The store holds the community's data: readable by the household only.
         #[cfg(unix)]
         {
@@ -180,32 +215,7 @@ impl Store {
                 .map_err(|e| StoreError::Db(format!("cannot restrict {}: {e}", path.display())))?;
         }
         let txn = db.begin_write().map_err(dberr)?;
-        {
-            let mut meta = txn.open_table(META).map_err(dberr)?;
-            let found = meta
-                .get(META_SCHEMA)
-                .map_err(dberr)?
-                .map(|v| v.value().first().copied().unwrap_or(0));
-            match found {
-                Some(SCHEMA_VERSION) => {}
-                Some(found) => return Err(StoreError::Schema { found }),
-                None => {
-                    meta.insert(META_SCHEMA, [SCHEMA_VERSION].as_slice()).map_err(dberr)?;
-                }
-            }
-            // Create every table so that readers never meet a missing one.
-            txn.open_table(RECORDS).map_err(dberr)?;
-            txn.open_table(HEADERS).map_err(dberr)?;
-            txn.open_table(CHANGES).map_err(dberr)?;
-            txn.open_table(KNOWN).map_err(dberr)?;
-            txn.open_table(SNAPSHOTS).map_err(dberr)?;
-            txn.open_table(SUMMARIES).map_err(dberr)?;
-            txn.open_table(HEADS).map_err(dberr)?;
-            txn.open_table(BY_RECENCY).map_err(dberr)?;
-            txn.open_table(BY_CATEGORY).map_err(dberr)?;
-            txn.open_table(BY_STATE).map_err(dberr)?;
-            txn.open_table(changelog::CHANGELOG).map_err(dberr)?;
-        }
+        let upgrade = migrate::upgrade(&txn)?;
         txn.commit().map_err(dberr)?;
         let mut records = Vec::new();
         {
@@ -218,9 +228,15 @@ impl Store {
         }
         Ok(Store {
             db,
+            upgrade,
             registry: RwLock::new(Arc::new(Registry::from_records(records))),
             revision: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// What opening did: a layout migration, a rebuild of the derived tables.
+    pub fn upgrade(&self) -> Upgrade {
+        self.upgrade
     }
 
     /// The registry as of the last committed ingest.
@@ -865,7 +881,7 @@ impl Store {
 
     /// Reclaims free pages in the file (after many compactions).
     pub fn compact_file(&mut self) -> Result<bool, StoreError> {
-        self.db.compact().map_err(|e| StoreError::Db(e.to_string()))
+        self.db.compact()
     }
 }
 

@@ -7,7 +7,7 @@
 //! to read everything again rather than handed a log with a hole in it.
 
 use maillage_crdt::{DocId, DocKind, Record, RecordId};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::{StoreError, corrupt, dberr};
@@ -73,7 +73,7 @@ pub(super) fn append(txn: &redb::WriteTransaction, subjects: Vec<Subject>) -> Re
 
 /// At most `max` entries after `since`, and whether some after `since` are
 /// no longer kept (the reader must then read everything again).
-pub(super) fn since(db: &redb::Database, since: u64, max: usize) -> Result<(Vec<Logged>, bool), StoreError> {
+pub(super) fn since(db: &super::db::Db, since: u64, max: usize) -> Result<(Vec<Logged>, bool), StoreError> {
     let read = db.begin_read().map_err(dberr)?;
     let log = read.open_table(CHANGELOG).map_err(dberr)?;
     let oldest = log.first().map_err(dberr)?.map(|(seq, _)| seq.value());

@@ -51,8 +51,10 @@ pub fn household_error(error: &HouseholdError, catalog: &Catalog) -> String {
         E::File { path, source } => catalog.t("err-file", &[("path", path), ("reason", &io(source, catalog))]),
         E::BundleContent(reason) => catalog.t("err-bundle", &[("reason", reason)]),
         E::BundleFromStranger => catalog.t("err-bundle-stranger", &[]),
-        E::Store(StoreError::Locked) => catalog.t("err-store-locked", &[]),
-        E::Store(StoreError::DiskFull) => catalog.t("err-disk-full", &[]),
+        E::Store(error) => match store_error(error, catalog) {
+            Some(text) => text,
+            None => error.to_string(),
+        },
         E::Key(KeyError::TooOpen { path }) => catalog.t("err-key-open", &[("path", &path.display().to_string())]),
         E::Key(KeyError::Damaged { path, reason }) => catalog.t(
             "err-key-damaged",
@@ -72,6 +74,24 @@ pub fn household_error(error: &HouseholdError, catalog: &Catalog) -> String {
         E::ReadFailed => catalog.t("err-read-failed", &[]),
         other => other.to_string(),
     }
+}
+
+/// The sentence for a store error, when the catalogue has one.
+pub fn store_error(error: &StoreError, catalog: &Catalog) -> Option<String> {
+    Some(match error {
+        StoreError::Locked => catalog.t(
+            "err-store-locked",
+            &[("seconds", &crate::store::LOCK_WAIT.as_secs().to_string())],
+        ),
+        StoreError::HeldByNode { pid } => catalog.t("err-store-node", &[("pid", &pid.to_string())]),
+        StoreError::DiskFull => catalog.t("err-disk-full", &[]),
+        StoreError::NewerLayout { found, supported } => catalog.t(
+            "err-store-newer",
+            &[("found", &found.to_string()), ("supported", &supported.to_string())],
+        ),
+        StoreError::Io(source) => catalog.t("err-store-io", &[("reason", &io(source, catalog))]),
+        _ => return None,
+    })
 }
 
 pub fn problem(problem: &Problem, catalog: &Catalog) -> String {

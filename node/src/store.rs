@@ -43,7 +43,8 @@ pub use changelog::{Logged, Subject};
 pub use db::LOCK_WAIT;
 pub use migrate::Upgrade;
 
-/// `meta-1`: settings of this store. Key: a name. Value: bytes (see the `META_*` names).
+/// `meta-1`: settings of this store. Key: a name. Value: bytes. `schema` and
+/// `derived` (one byte each) are the layout versions, see `store/migrate.rs`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// `records-1`: identity and membership records. Key: record id. Value: postcard `Record`.
 const RECORDS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("records-1");

@@ -11,6 +11,7 @@
 pub mod bundle;
 pub mod invite;
 pub mod link;
+pub mod mesh;
 pub mod sync;
 
 pub use bundle::{Bundle, BundleDoc, BundleError};

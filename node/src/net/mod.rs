@@ -8,6 +8,14 @@
 //!   local change ─► gossipsub "changed" on the community topic ─► peers sync
 //! ```
 //!
+//! Before a peer is known as a member it gets nothing that names a
+//! community, a household or a device: hello carries records only for the
+//! communities the other side is known to share, or has shown it knows the
+//! id of (`maillage_protocol::mesh::hello_tag`); gossip topics are hashes;
+//! gossipsub publishes nothing to it; and what it publishes is validated
+//! (signed by a member's device, as the store says now) before anything is
+//! forwarded or synced.
+//!
 //! The store is synchronous (redb) and shared with the local API, so every
 //! store operation runs on a blocking thread and reports back to the loop as a
 //! [`Work`] message; the loop itself never waits on the disk. Nothing about a
@@ -17,6 +25,7 @@
 pub mod address_book;
 pub mod admission;
 mod behaviour;
+mod pending;
 pub mod wire;
 
 pub use libp2p::{Multiaddr, PeerId};
@@ -31,6 +40,7 @@ use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Swarm, gossipsub, identify, identity, mdns};
 use maillage_crdt::{ChangeRejected, CommunityId, DeviceId, HouseholdId, Record};
+use maillage_protocol::mesh::{Announcement, hello_tag, topic_name};
 use maillage_protocol::sync::{Session, Step};
 use serde::Serialize;
 use serde_bytes::ByteBuf;
@@ -63,6 +73,9 @@ pub struct NetStatus {
     pub peers: Vec<PeerView>,
     /// Per community: its id and the last time a sync with a peer finished (Unix ms).
     pub last_sync: Vec<(String, Option<i64>)>,
+    /// Sync sessions this node has started since it started (each one costs
+    /// store work: a flood of them is what announcements must not cause).
+    pub syncs_started: u64,
 }
 
 /// How the swarm is set up.
@@ -231,6 +244,9 @@ enum Work {
     HelloStored {
         peer: PeerId,
         known: Known,
+        /// The communities our hello carried records for.
+        sent_for: Vec<CommunityId>,
+        attempt: u8,
     },
     CommunityRecords {
         channel: ResponseChannel<RecordsResponse>,
@@ -283,6 +299,15 @@ enum Work {
         peer: PeerId,
         attempt: u8,
         records: Vec<Record>,
+        tags: Vec<[u8; 32]>,
+        /// The communities `records` prove our membership of.
+        sent_for: Vec<CommunityId>,
+    },
+    /// Whether an announcement's author is a member of its community now.
+    AuthorChecked {
+        author: DeviceId,
+        community: CommunityId,
+        member: bool,
     },
     RecordsDigest {
         peer: PeerId,
@@ -306,6 +331,9 @@ struct PeerState {
     listen: Vec<Multiaddr>,
     transport: String,
     known: Option<Known>,
+    /// Our address on the connection it opened to us: the interface a
+    /// member can reach us on, advertised once it is known as one.
+    reached_at: Option<Multiaddr>,
 }
 
 /// An outbound sync session (we initiated it).
@@ -334,6 +362,15 @@ const REDIAL_FIRST: Duration = Duration::from_secs(5);
 const REDIAL_MAX: Duration = Duration::from_secs(300);
 const BAN_FOR: Duration = Duration::from_secs(600);
 const WORK_QUEUE: usize = 256;
+/// Syncs an announcement may start with one peer for one community: at most
+/// one per this period; announcements in between are folded into one sync
+/// when it ends.
+const ANNOUNCED_SYNC_GAP: Duration = Duration::from_secs(1);
+/// Announcements waiting for the store's word on their author, per author
+/// and community, and authors waiting at once: beyond these, announcements
+/// are dropped unforwarded (a member's next one, or the resync, catches up).
+const MAX_WAITING_PER_AUTHOR: usize = 32;
+const MAX_AUTHORS_CHECKED: usize = 256;
 const COMMAND_QUEUE: usize = 64;
 
 /// Starts the swarm task.
@@ -352,6 +389,10 @@ pub fn spawn(
             reason: e.to_string(),
         })?;
     }
+    // A port chosen on a specific address (a village hall's fixed address,
+    // loopback in tests) is the operator's choice and advertised as it is; a
+    // `0.0.0.0` listen is advertised only where members reached us.
+    let explicit: Vec<Multiaddr> = config.listen.iter().filter(|a| is_dialable(a)).cloned().collect();
     for address in &config.dial {
         if let Err(error) = swarm.dial(address.clone()) {
             warn!(%address, %error, "cannot dial");
@@ -378,8 +419,13 @@ pub fn spawn(
         jobs: Arc::new(AtomicUsize::new(0)),
         strikes: HashMap::new(),
         hellos: HashMap::new(),
+        explicit,
         asks_waiting: HashMap::new(),
         asks_in_flight: HashMap::new(),
+        checking: HashMap::new(),
+        announced: HashMap::new(),
+        deferred: HashSet::new(),
+        syncs_started: 0,
     };
     // Every log line of this node carries its peer id: several nodes share a
     // process in tests, and a steward's logs name the node anyway.
@@ -413,8 +459,19 @@ struct Node {
     jobs: Arc<AtomicUsize>,
     /// Misbehaviour counted per peer, across reconnections.
     strikes: HashMap<PeerId, u32>,
-    /// Hello requests in flight, with their attempt number.
-    hellos: HashMap<OutboundRequestId, u8>,
+    /// Hello requests in flight, with their attempt number and the
+    /// communities they carried records for.
+    hellos: HashMap<OutboundRequestId, (u8, Vec<CommunityId>)>,
+    /// Listen addresses given explicitly (not `0.0.0.0`).
+    explicit: Vec<Multiaddr>,
+    /// Announcements waiting for the store's verdict on their author:
+    /// (message id, the peer it came from).
+    checking: HashMap<(DeviceId, CommunityId), Vec<(gossipsub::MessageId, PeerId)>>,
+    /// When an announcement last started a sync with a peer for a community.
+    announced: HashMap<(PeerId, CommunityId), Instant>,
+    /// Announced syncs held back by [`ANNOUNCED_SYNC_GAP`], started on the next tick.
+    deferred: HashSet<(PeerId, CommunityId)>,
+    syncs_started: u64,
     /// Requests asked through [`NetHandle::ask`] waiting for a connection.
     asks_waiting: HashMap<PeerId, Vec<(RecordsRequest, AskReply)>>,
     asks_in_flight: HashMap<OutboundRequestId, AskReply>,
@@ -431,7 +488,48 @@ fn is_dialable(address: &Multiaddr) -> bool {
 }
 
 fn topic(community: &CommunityId) -> gossipsub::IdentTopic {
-    gossipsub::IdentTopic::new(format!("maillage/{}", community.to_text()))
+    gossipsub::IdentTopic::new(topic_name(community))
+}
+
+/// The records that prove this household a member of `communities`: its
+/// device records and its joins to those communities (never its joins to
+/// others). Nothing at all when `communities` is empty.
+fn hello_records(household: &Household, communities: &[CommunityId]) -> Vec<Record> {
+    if communities.is_empty() {
+        return Vec::new();
+    }
+    household
+        .own_records()
+        .into_iter()
+        .filter(|record| match record {
+            Record::Join(join) => communities.contains(&join.body.community),
+            _ => true,
+        })
+        .collect()
+}
+
+/// The communities this household is a member of.
+fn own_communities(household: &Household) -> Vec<CommunityId> {
+    let me = household.id();
+    household
+        .store()
+        .registry()
+        .communities()
+        .filter(|c| c.is_member(&me))
+        .map(|c| c.id)
+        .collect()
+}
+
+/// Whether `address` is what listening on `wanted` gave (its port may have
+/// been 0, chosen by the system).
+fn same_listen(wanted: &Multiaddr, address: &Multiaddr) -> bool {
+    use libp2p::multiaddr::Protocol;
+    let (w, a): (Vec<Protocol>, Vec<Protocol>) = (wanted.iter().collect(), address.iter().collect());
+    w.len() == a.len()
+        && w.iter().zip(&a).all(|pair| match pair {
+            (Protocol::Tcp(0), Protocol::Tcp(_)) | (Protocol::Udp(0), Protocol::Udp(_)) => true,
+            (x, y) => x == y,
+        })
 }
 
 fn device_of(peer: &PeerId) -> Option<DeviceId> {
@@ -469,6 +567,8 @@ impl Node {
     async fn run(mut self) {
         let mut resync = tokio::time::interval(self.config.resync_every);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut announced_tick = tokio::time::interval(ANNOUNCED_SYNC_GAP);
+        announced_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.refresh_communities();
         loop {
             tokio::select! {
@@ -479,6 +579,7 @@ impl Node {
                 },
                 Some(work) = self.work_rx.recv() => self.on_work(work),
                 _ = resync.tick() => self.on_resync(),
+                _ = announced_tick.tick() => self.start_deferred(),
             }
         }
         drain_jobs(self.jobs.clone()).await;
@@ -605,6 +706,7 @@ impl Node {
             listen_addresses: self.swarm.listeners().map(|a| a.to_string()).collect(),
             peers,
             last_sync,
+            syncs_started: self.syncs_started,
         }
     }
 
@@ -632,11 +734,7 @@ impl Node {
 
     fn announce_all(&mut self) {
         for community in self.subscribed.clone() {
-            let payload = now_ms().to_le_bytes().to_vec();
-            match self.swarm.behaviour_mut().gossipsub.publish(topic(&community), payload) {
-                Ok(_) | Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
-                Err(error) => debug!(%error, "announcement not sent"),
-            }
+            self.publish(community);
         }
         // Peers that are connected but not (yet) in the gossip mesh hear of
         // it directly.
@@ -730,6 +828,10 @@ impl Node {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "listening");
+                let explicit = self.explicit.iter().any(|wanted| same_listen(wanted, &address));
+                if explicit {
+                    self.advertise_address(address);
+                }
                 self.advertise();
             }
             SwarmEvent::ExpiredListenAddr { .. } => self.advertise(),
@@ -749,6 +851,17 @@ impl Node {
                     state.addresses.push(address.clone());
                 }
                 state.transport = transport.into();
+                if let libp2p::core::ConnectedPoint::Listener { local_addr, .. } = &endpoint {
+                    state.reached_at = Some(local_addr.clone());
+                }
+                let known_member = state.known.as_ref().is_some_and(|k| !k.shared.is_empty());
+                if !known_member {
+                    // Until hello shows it a member, gossipsub sends it nothing.
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .set_application_score(&peer_id, behaviour::STRANGER_SCORE);
+                }
                 debug!(%peer_id, %address, transport, "connected");
                 if state.known.is_none() {
                     self.send_hello(peer_id);
@@ -777,6 +890,8 @@ impl Node {
                 self.in_flight.retain(|_, (peer, _)| peer != &peer_id);
                 self.records_in_flight.retain(|_, (peer, _)| peer != &peer_id);
                 self.inbound.retain(|(peer, _), _| peer != &peer_id);
+                self.announced.retain(|(peer, _), _| peer != &peer_id);
+                self.deferred.retain(|(peer, _)| peer != &peer_id);
                 debug!(%peer_id, "disconnected");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
@@ -799,41 +914,182 @@ impl Node {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
+                message_id,
                 message,
-                ..
-            })) => self.on_announcement(propagation_source, message),
+            })) => self.on_announcement(propagation_source, message_id, message),
             SwarmEvent::Behaviour(BehaviourEvent::Records(event)) => self.on_records_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event),
             _ => {}
         }
     }
 
-    fn on_announcement(&mut self, from: PeerId, message: gossipsub::Message) {
-        let shared = self
+    /// Says "changed" on `community`'s topic, signed by our device key.
+    fn publish(&mut self, community: CommunityId) {
+        let topic = topic(&community);
+        let announcement = Announcement::new(self.household.device_key(), &topic.to_string(), rand::random());
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic, announcement.encode())
+        {
+            Ok(_) | Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+            Err(error) => debug!(%error, "announcement not sent"),
+        }
+    }
+
+    fn report(&mut self, id: &gossipsub::MessageId, from: &PeerId, verdict: gossipsub::MessageAcceptance) {
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(id, from, verdict);
+    }
+
+    /// An announcement arrived from `from` (who may only be forwarding it).
+    /// Nothing is forwarded or synced before it is judged: signed by a
+    /// member device of the topic's community (the store is asked), and
+    /// passed on by a peer known as a member. A stranger's are rejected (not
+    /// forwarded) and count against whoever passed them on.
+    fn on_announcement(&mut self, from: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
+        use gossipsub::MessageAcceptance::{Ignore, Reject};
+        let Some(community) = self
+            .subscribed
+            .iter()
+            .find(|c| topic(c).hash() == message.topic)
+            .copied()
+        else {
+            return self.report(&id, &from, Ignore);
+        };
+        // Whether `from` is known to share the community: `None` while its
+        // hello is under way (an honest member may forward before we know
+        // it: no fault of its own).
+        let forwarder = self
             .peers
             .get(&from)
             .and_then(|s| s.known.as_ref())
-            .map(|k| k.shared.clone())
-            .unwrap_or_default();
-        for community in shared {
-            if message.topic == topic(&community).hash() {
-                self.start_sync(from, community);
-                // The author may be connected too and hold more than the forwarder.
-                let source_is_member = |source: &PeerId| {
-                    self.peers
-                        .get(source)
-                        .and_then(|s| s.known.as_ref())
-                        .is_some_and(|k| k.shared.contains(&community))
-                };
-                if let Some(source) = message.source
-                    && source != from
-                    && self.swarm.is_connected(&source)
-                    && source_is_member(&source)
-                {
-                    self.start_sync(source, community);
-                }
+            .map(|k| k.shared.contains(&community));
+        if forwarder != Some(true) {
+            self.report(&id, &from, Reject);
+            return self.strike_if(
+                from,
+                forwarder == Some(false),
+                "published on a community's gossip without being a member",
+            );
+        }
+        let author = match Announcement::decode_verified(&message.data, message.topic.as_str()) {
+            Ok(announcement) => announcement.device,
+            Err(error) => {
+                self.report(&id, &from, Reject);
+                return self.strike(from, &format!("sent an invalid announcement: {error}"));
+            }
+        };
+        // One store read answers every announcement waiting on the same
+        // author and community.
+        if let Some(waiting) = self.checking.get_mut(&(author, community)) {
+            if waiting.len() < MAX_WAITING_PER_AUTHOR {
+                waiting.push((id, from));
+            } else {
+                self.report(&id, &from, Ignore);
+            }
+            return;
+        }
+        if self.checking.len() >= MAX_AUTHORS_CHECKED {
+            return self.report(&id, &from, Ignore);
+        }
+        self.checking.insert((author, community), vec![(id, from)]);
+        self.blocking(move |household| Work::AuthorChecked {
+            author,
+            community,
+            member: household.shared_communities(&author).contains(&community),
+        });
+    }
+
+    /// The store said whether an announcement's author is a member: accept
+    /// (forward, and sync) or drop what waited on it.
+    fn on_author_checked(&mut self, author: DeviceId, community: CommunityId, member: bool) {
+        for (id, from) in self.checking.remove(&(author, community)).unwrap_or_default() {
+            if !member {
+                // The forwarder is a member: its store may know a join or a
+                // removal ours does not yet; not forwarded, nobody's fault.
+                self.report(&id, &from, gossipsub::MessageAcceptance::Ignore);
+                continue;
+            }
+            self.report(&id, &from, gossipsub::MessageAcceptance::Accept);
+            self.announced_sync(from, community);
+            // The author may be connected too and hold more than the forwarder.
+            let source = self
+                .peers
+                .iter()
+                .find(|(peer, _)| device_of(peer) == Some(author))
+                .map(|(peer, _)| *peer);
+            if let Some(source) = source
+                && source != from
+                && self.is_known_member(&source, &community)
+            {
+                self.announced_sync(source, community);
             }
         }
+    }
+
+    fn is_known_member(&self, peer: &PeerId, community: &CommunityId) -> bool {
+        self.peers
+            .get(peer)
+            .and_then(|s| s.known.as_ref())
+            .is_some_and(|k| k.shared.contains(community))
+    }
+
+    /// A sync an announcement asks for: at most one per peer and community
+    /// per [`ANNOUNCED_SYNC_GAP`], the rest folded into one that starts later.
+    fn announced_sync(&mut self, peer: PeerId, community: CommunityId) {
+        let key = (peer, community);
+        let now = Instant::now();
+        if self
+            .announced
+            .get(&key)
+            .is_some_and(|last| now.duration_since(*last) < ANNOUNCED_SYNC_GAP)
+        {
+            self.deferred.insert(key);
+            return;
+        }
+        self.announced.insert(key, now);
+        self.start_sync(peer, community);
+    }
+
+    /// Starts the announced syncs that were held back.
+    fn start_deferred(&mut self) {
+        let now = Instant::now();
+        self.announced
+            .retain(|_, last| now.duration_since(*last) < ANNOUNCED_SYNC_GAP);
+        for (peer, community) in std::mem::take(&mut self.deferred) {
+            self.announced_sync(peer, community);
+        }
+    }
+
+    /// Records what we know of a peer, and what gossipsub may send it: a
+    /// peer that shares no community with us is kept out of the gossip.
+    fn set_known(&mut self, peer: PeerId, known: Known) {
+        let member = !known.shared.is_empty();
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        state.known = Some(known);
+        let reached_at = state.reached_at.clone();
+        let score = if member { 0.0 } else { behaviour::STRANGER_SCORE };
+        self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, score);
+        if member && let Some(address) = reached_at {
+            self.advertise_address(address);
+        }
+    }
+
+    /// Tells peers (through identify) that this node can be reached at
+    /// `address`: one it listens on explicitly, or one a member reached it at.
+    fn advertise_address(&mut self, address: Multiaddr) {
+        if !is_dialable(&address) || self.swarm.external_addresses().any(|a| a == &address) {
+            return;
+        }
+        debug!(%address, "advertising an address");
+        self.swarm.add_external_address(address);
     }
 
     // ----- hello and records ---------------------------------------------------
@@ -842,11 +1098,26 @@ impl Node {
         self.send_hello_attempt(peer, 1);
     }
 
+    /// Our hello: records only for the communities we know the peer shares
+    /// (nothing to a peer we do not know), and a tag per community we are
+    /// in, which only a node that knows the community can match.
     fn send_hello_attempt(&mut self, peer: PeerId, attempt: u8) {
-        self.blocking(move |household| Work::HelloReady {
-            peer,
-            attempt,
-            records: household.own_records(),
+        let me = *self.swarm.local_peer_id();
+        self.blocking(move |household| {
+            let sent_for = device_of(&peer)
+                .map(|device| household.shared_communities(&device))
+                .unwrap_or_default();
+            let tags = own_communities(household)
+                .iter()
+                .map(|c| hello_tag(c, &me.to_bytes(), &peer.to_bytes()))
+                .collect();
+            Work::HelloReady {
+                peer,
+                attempt,
+                records: hello_records(household, &sent_for),
+                tags,
+                sent_for,
+            }
         });
     }
 
@@ -858,16 +1129,29 @@ impl Node {
                 message: Message::Request { request, channel, .. },
                 ..
             } => match request {
-                RecordsRequest::Hello { records } => {
+                RecordsRequest::Hello { records, tags } => {
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable records in hello");
+                    let me = *self.swarm.local_peer_id();
                     self.blocking(move |household| {
-                        let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
+                        if !records.is_empty() {
+                            let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
+                        }
                         let known = know(household, &peer);
+                        // Our records go only where they prove something to
+                        // someone entitled to it: communities the peer is
+                        // known to share, or whose id it showed it knows.
+                        let mut entitled = known.shared.clone();
+                        for community in own_communities(household) {
+                            let tag = hello_tag(&community, &peer.to_bytes(), &me.to_bytes());
+                            if !entitled.contains(&community) && tags.iter().any(|t| t.as_slice() == tag) {
+                                entitled.push(community);
+                            }
+                        }
                         Work::HelloAnswered {
                             peer,
                             channel,
-                            records: household.own_records(),
+                            records: hello_records(household, &entitled),
                             known,
                         }
                     });
@@ -941,14 +1225,18 @@ impl Node {
                     }
                 }
                 RecordsResponse::Hello { records } => {
-                    self.hellos.remove(&request_id);
+                    let (attempt, sent_for) = self.hellos.remove(&request_id).unwrap_or((HELLO_ATTEMPTS, vec![]));
                     let (records, bad) = decode_records(&records);
                     self.strike_if(peer, bad > 0, "undecodable records in hello");
                     self.blocking(move |household| {
-                        let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
+                        if !records.is_empty() {
+                            let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
+                        }
                         Work::HelloStored {
                             peer,
                             known: know(household, &peer),
+                            sent_for,
+                            attempt,
                         }
                     });
                 }
@@ -1005,7 +1293,7 @@ impl Node {
                     self.outbound.remove(&(peer, community));
                 }
                 // Without a hello the peer is never known: try again a few times.
-                if let Some(attempts) = self.hellos.remove(&request_id)
+                if let Some((attempts, _)) = self.hellos.remove(&request_id)
                     && attempts < HELLO_ATTEMPTS
                     && self.swarm.is_connected(&peer)
                 {
@@ -1099,9 +1387,7 @@ impl Node {
     /// After hello, learn each shared community's records, then sync it.
     fn on_peer_known(&mut self, peer: PeerId, known: Known) {
         let shared = known.shared.clone();
-        if let Some(state) = self.peers.get_mut(&peer) {
-            state.known = Some(known);
-        }
+        self.set_known(peer, known);
         self.remember_if_member(peer);
         for community in shared {
             self.start_sync(peer, community);
@@ -1120,6 +1406,7 @@ impl Node {
             return;
         }
         self.outbound.insert((peer, community), Outbound::default());
+        self.syncs_started += 1;
         // Records first (joins, removals, revocations travel this way), so the
         // changes that follow are judged with the same memberships the peer
         // has; an unchanged set costs one small round trip.
@@ -1335,15 +1622,18 @@ impl Node {
                     },
                 );
                 // The dialer drives the first sync; we only record what we know.
-                if let Some(state) = self.peers.get_mut(&peer) {
-                    state.known = Some(known);
-                }
+                self.set_known(peer, known);
                 self.remember_if_member(peer);
             }
             Work::Remembered => {}
+            Work::AuthorChecked {
+                author,
+                community,
+                member,
+            } => self.on_author_checked(author, community, member),
             Work::Known(peers) => {
                 for (peer, known) in peers {
-                    let Some(state) = self.peers.get_mut(&peer) else {
+                    let Some(state) = self.peers.get(&peer) else {
                         continue;
                     };
                     let before = state.known.as_ref().map(|k| k.shared.clone()).unwrap_or_default();
@@ -1351,18 +1641,25 @@ impl Node {
                         // Newly shared: learn its records and sync it.
                         self.on_peer_known(peer, known);
                     } else {
-                        state.known = Some(known);
+                        self.set_known(peer, known);
                     }
                 }
             }
             Work::AddressBook(book) => self.dial_remembered(book),
-            Work::HelloReady { peer, attempt, records } => {
+            Work::HelloReady {
+                peer,
+                attempt,
+                records,
+                tags,
+                sent_for,
+            } => {
                 if self.swarm.is_connected(&peer) {
                     let request = RecordsRequest::Hello {
                         records: encode_records(&records),
+                        tags: tags.into_iter().map(|t| ByteBuf::from(t.to_vec())).collect(),
                     };
                     let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
-                    self.hellos.insert(id, attempt);
+                    self.hellos.insert(id, (attempt, sent_for));
                 }
             }
             Work::RecordsDigest {
@@ -1381,7 +1678,22 @@ impl Node {
                 let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
                 self.records_in_flight.insert(id, (peer, community));
             }
-            Work::HelloStored { peer, known } => self.on_peer_known(peer, known),
+            Work::HelloStored {
+                peer,
+                known,
+                sent_for,
+                attempt,
+            } => {
+                // Its answer proved it a member of communities our hello did
+                // not prove ours of (we did not know it): say hello again,
+                // with those records, before any sync asks it to know us.
+                let unproven = known.shared.iter().any(|c| !sent_for.contains(c));
+                if unproven && attempt < HELLO_ATTEMPTS && self.swarm.is_connected(&peer) {
+                    self.send_hello_attempt(peer, HELLO_ATTEMPTS);
+                } else {
+                    self.on_peer_known(peer, known);
+                }
+            }
             Work::CommunityRecords { channel, response } => {
                 let _ = self.swarm.behaviour_mut().records.send_response(channel, response);
             }
@@ -1407,9 +1719,7 @@ impl Node {
                 self.strike_if(peer, guessed, "presented a forged join or an unknown device link");
                 // The newcomer (or new device) is known now; it drives the
                 // first sync, as a dialer does.
-                if let Some(state) = self.peers.get_mut(&peer) {
-                    state.known = Some(known);
-                }
+                self.set_known(peer, known);
                 self.remember_if_member(peer);
                 if let Some(community) = admitted_to {
                     // The other members learn of the newcomer's join now.
@@ -1422,9 +1732,7 @@ impl Node {
                 known,
                 push,
             } => {
-                if let Some(state) = self.peers.get_mut(&peer) {
-                    state.known = Some(known);
-                }
+                self.set_known(peer, known);
                 match push {
                     Some(records) => {
                         let request = RecordsRequest::Push {
@@ -1568,8 +1876,7 @@ impl Node {
     /// links households that are not connected to each other), and the
     /// gossip topic hears of it for members further away.
     fn relay(&mut self, from: PeerId, community: CommunityId) {
-        let payload = now_ms().to_le_bytes().to_vec();
-        let _ = self.swarm.behaviour_mut().gossipsub.publish(topic(&community), payload);
+        self.publish(community);
         let others: Vec<PeerId> = self
             .peers
             .iter()

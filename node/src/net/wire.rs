@@ -22,8 +22,17 @@ pub const MAX_SYNC_BYTES: u64 = maillage_protocol::sync::MAX_FRAME_BYTES as u64 
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum RecordsRequest {
-    /// Sent on connecting: the sender's own device records and join records.
-    Hello { records: Vec<ByteBuf> },
+    /// Sent on connecting. `records`: the sender's device records and its
+    /// joins, only for the communities it knows the receiver shares (none to
+    /// a peer it does not know). `tags`: one
+    /// `maillage_protocol::mesh::hello_tag` per community the sender is in,
+    /// so the receiver can answer with its own records for those it is in
+    /// too, and a stranger learns nothing (absent from older peers).
+    Hello {
+        records: Vec<ByteBuf>,
+        #[serde(default)]
+        tags: Vec<ByteBuf>,
+    },
     /// Asks for the records of a community both are members of. `digest`
     /// summarises what the asker already holds, so an unchanged set costs
     /// one small round trip.

@@ -5,13 +5,14 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use automerge::{ActorId, ChangeHash, transaction::Transactable};
 use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identity, multiaddr, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, gossipsub, identity, multiaddr, noise, tcp, yamux};
 use maillage_crdt::{CommunityId, DocHeader, DocId, Document, SecretKey, SignedChange, Writer};
 use maillage_node::Store;
 use maillage_node::net::wire::{
@@ -26,6 +27,7 @@ use crate::testnode::WAIT;
 
 #[derive(NetworkBehaviour)]
 struct RogueBehaviour {
+    gossipsub: gossipsub::Behaviour,
     records: request_response::cbor::Behaviour<RecordsRequest, RecordsResponse>,
     sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
 }
@@ -37,6 +39,19 @@ enum Command {
     Hello(PeerId, Vec<ByteBuf>, Reply<RecordsResponse>),
     Sync(PeerId, SyncRequest, Reply<SyncResponse>),
     Connected(PeerId, oneshot::Sender<bool>),
+    Subscribe(String),
+    Publish(String, Vec<u8>, Reply<()>),
+}
+
+/// Everything the honest node sent the rogue, as it arrived.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    /// Records in the hellos the node sent, and in its answers to ours.
+    pub records: Vec<ByteBuf>,
+    /// Tags in the hellos the node sent.
+    pub tags: Vec<ByteBuf>,
+    /// Data of every gossip message received.
+    pub gossip: Vec<Vec<u8>>,
 }
 
 /// A rogue node: its swarm runs in a task that answers the honest node's
@@ -44,6 +59,7 @@ enum Command {
 /// whatever the test asks it to.
 pub struct Rogue {
     pub peer_id: PeerId,
+    pub seen: Arc<Mutex<Seen>>,
     commands: mpsc::Sender<Command>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -70,6 +86,17 @@ impl Rogue {
             )
             .unwrap()
             .with_behaviour(|_| RogueBehaviour {
+                // Speaks the node's gossip: anonymous messages, ids by content.
+                gossipsub: gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Anonymous,
+                    gossipsub::ConfigBuilder::default()
+                        .heartbeat_interval(Duration::from_millis(700))
+                        .validation_mode(gossipsub::ValidationMode::Anonymous)
+                        .message_id_fn(|m| gossipsub::MessageId::from(blake_ish(&m.data)))
+                        .build()
+                        .unwrap(),
+                )
+                .unwrap(),
                 records: request_response::cbor::Behaviour::with_codec(
                     request_response::cbor::codec::Codec::default()
                         .set_request_size_maximum(MAX_RECORDS_BYTES)
@@ -91,9 +118,11 @@ impl Rogue {
             .with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(60)))
             .build();
         let (commands, command_rx) = mpsc::channel(16);
-        let task = tokio::spawn(run(swarm, command_rx, records));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let task = tokio::spawn(run(swarm, command_rx, records, seen.clone()));
         Rogue {
             peer_id,
+            seen,
             commands,
             task,
         }
@@ -116,6 +145,21 @@ impl Rogue {
             frame: ByteBuf::from(frame),
         };
         self.ask(|reply| Command::Sync(peer, request, reply)).await
+    }
+
+    /// Subscribes to a gossip topic (by its name).
+    pub async fn subscribe(&self, topic: &str) {
+        let _ = self.commands.send(Command::Subscribe(topic.to_owned())).await;
+    }
+
+    /// Publishes `data` on a gossip topic.
+    pub async fn publish(&self, topic: &str, data: Vec<u8>) -> Result<(), String> {
+        self.ask(|reply| Command::Publish(topic.to_owned(), data, reply)).await
+    }
+
+    /// What the node has sent the rogue so far.
+    pub fn seen(&self) -> Seen {
+        self.seen.lock().unwrap().clone()
     }
 
     pub async fn is_connected(&self, peer: PeerId) -> bool {
@@ -168,7 +212,17 @@ impl Rogue {
     }
 }
 
-async fn run(mut swarm: Swarm<RogueBehaviour>, mut commands: mpsc::Receiver<Command>, records: Vec<ByteBuf>) {
+/// A gossip message id from the message's bytes (any stable digest will do).
+fn blake_ish(data: &[u8]) -> Vec<u8> {
+    maillage_crdt::ids::tagged_hash("rogue/gossip-id", &[data]).to_vec()
+}
+
+async fn run(
+    mut swarm: Swarm<RogueBehaviour>,
+    mut commands: mpsc::Receiver<Command>,
+    records: Vec<ByteBuf>,
+    seen: Arc<Mutex<Seen>>,
+) {
     let mut dials: HashMap<PeerId, Vec<Reply<()>>> = HashMap::new();
     let mut hellos: HashMap<OutboundRequestId, Reply<RecordsResponse>> = HashMap::new();
     let mut syncs: HashMap<OutboundRequestId, Reply<SyncResponse>> = HashMap::new();
@@ -189,7 +243,7 @@ async fn run(mut swarm: Swarm<RogueBehaviour>, mut commands: mpsc::Receiver<Comm
                     }
                 }
                 Some(Command::Hello(peer, records, reply)) => {
-                    let id = swarm.behaviour_mut().records.send_request(&peer, RecordsRequest::Hello { records });
+                    let id = swarm.behaviour_mut().records.send_request(&peer, RecordsRequest::Hello { records, tags: vec![] });
                     hellos.insert(id, reply);
                 }
                 Some(Command::Sync(peer, request, reply)) => {
@@ -198,6 +252,18 @@ async fn run(mut swarm: Swarm<RogueBehaviour>, mut commands: mpsc::Receiver<Comm
                 }
                 Some(Command::Connected(peer, reply)) => {
                     let _ = reply.send(connected.contains(&peer));
+                }
+                Some(Command::Subscribe(topic)) => {
+                    let _ = swarm.behaviour_mut().gossipsub.subscribe(&gossipsub::IdentTopic::new(topic));
+                }
+                Some(Command::Publish(topic, data, reply)) => {
+                    let result = swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .publish(gossipsub::IdentTopic::new(topic), data)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(result);
                 }
             },
             event = swarm.select_next_some() => match event {
@@ -219,7 +285,12 @@ async fn run(mut swarm: Swarm<RogueBehaviour>, mut commands: mpsc::Receiver<Comm
                     request_response::Event::Message { message, .. } => match message {
                         request_response::Message::Request { request, channel, .. } => {
                             let response = match request {
-                                RecordsRequest::Hello { .. } => RecordsResponse::Hello { records: records.clone() },
+                                RecordsRequest::Hello { records: theirs, tags } => {
+                                    let mut seen = seen.lock().unwrap();
+                                    seen.records.extend(theirs);
+                                    seen.tags.extend(tags);
+                                    RecordsResponse::Hello { records: records.clone() }
+                                }
                                 _ => RecordsResponse::Refused {
                                     reason: maillage_node::net::wire::Refusal::NotAMember,
                                 },
@@ -227,6 +298,9 @@ async fn run(mut swarm: Swarm<RogueBehaviour>, mut commands: mpsc::Receiver<Comm
                             let _ = swarm.behaviour_mut().records.send_response(channel, response);
                         }
                         request_response::Message::Response { request_id, response } => {
+                            if let RecordsResponse::Hello { records } = &response {
+                                seen.lock().unwrap().records.extend(records.iter().cloned());
+                            }
                             if let Some(reply) = hellos.remove(&request_id) {
                                 let _ = reply.send(Ok(response));
                             }
@@ -239,6 +313,9 @@ async fn run(mut swarm: Swarm<RogueBehaviour>, mut commands: mpsc::Receiver<Comm
                     }
                     _ => {}
                 },
+                SwarmEvent::Behaviour(RogueBehaviourEvent::Gossipsub(gossipsub::Event::Message { message, .. })) => {
+                    seen.lock().unwrap().gossip.push(message.data);
+                }
                 SwarmEvent::Behaviour(RogueBehaviourEvent::Sync(event)) => match event {
                     request_response::Event::Message { message, .. } => match message {
                         request_response::Message::Request { channel, .. } => {

@@ -220,7 +220,7 @@ fn a_store_written_by_layout_1_opens_with_nothing_lost() {
         "summaries and indexes rebuilt exactly as layout 1 had written them"
     );
     let meta = meta(&path);
-    assert!(meta.contains(&("schema".to_owned(), vec![2])), "{meta:?}");
+    assert!(meta.contains(&("schema".to_owned(), vec![3])), "{meta:?}");
     assert!(meta.contains(&("derived".to_owned(), vec![1])), "{meta:?}");
 
     let again = Store::open(&path).unwrap();
@@ -273,14 +273,14 @@ fn derived_tables_are_rebuilt_identically_when_their_version_changes() {
 fn a_store_from_a_newer_layout_is_refused_and_left_untouched() {
     let (_dir, path) = fixture_copy();
     drop(Store::open(&path).unwrap());
-    set_meta(&path, "schema", &[3]);
+    set_meta(&path, "schema", &[4]);
     // Derived tables out of date too: an older binary must not rebuild them.
     set_meta(&path, "derived", &[0]);
     let before = (rows(&path, false), rows(&path, true), meta(&path));
 
     let refused = Store::open(&path).unwrap_err();
     assert!(
-        matches!(refused, StoreError::NewerLayout { found: 3, supported: 2 }),
+        matches!(refused, StoreError::NewerLayout { found: 4, supported: 3 }),
         "{refused:?}"
     );
     assert!(refused.to_string().contains("newer version"), "{refused}");

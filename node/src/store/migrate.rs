@@ -17,11 +17,11 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
+use super::changelog::CHANGELOG;
 use super::{
     BY_CATEGORY, BY_RECENCY, BY_STATE, HEADS, META, SUMMARIES, StoreError, Tables, dberr, heads_value, load_document,
     read_header, write_summary,
 };
-use super::changelog::CHANGELOG;
 use crate::summary::Summary;
 use maillage_crdt::DocId;
 

@@ -114,6 +114,9 @@ pub fn error_line(error: &anyhow::Error, catalog: &Catalog) -> String {
     if let Some(invalid) = error.downcast_ref::<ValidationError>() {
         return messages::validation(invalid, catalog);
     }
+    if let Some(amount) = error.downcast_ref::<maillage_crdt::money::AmountError>() {
+        return messages::amount(amount, catalog);
+    }
     if let Some(time) = error.downcast_ref::<maillage_crdt::time::TimeError>() {
         let text = catalog.t(time.code(), &[("text", time.input())]);
         return if text == time.code() { time.to_string() } else { text };

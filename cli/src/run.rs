@@ -630,7 +630,7 @@ fn item(command: ItemCommand, kind: DocKind, household: &HouseholdService, out: 
     match command {
         ItemCommand::Add(fields) => {
             if fields.title.is_none() {
-                bail!("--title is required");
+                bail!(out.t("err-title-required", &[]));
             }
             let input = input_of(fields)?;
             let id = if is_offer {

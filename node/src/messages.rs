@@ -42,7 +42,7 @@ pub fn household_error(error: &HouseholdError, catalog: &Catalog) -> String {
                 ("limit", &limit.to_string()),
             ],
         ),
-        E::Invite(reason) => catalog.t("err-invite", &[("reason", &reason.to_string())]),
+        E::Invite(reason) => catalog.t("err-invite", &[("reason", &invite_code(reason, catalog))]),
         E::InviteRefused(reason) => catalog.t("err-invite-refused", &[("reason", reason)]),
         E::Bundle(reason) => catalog.t("err-bundle", &[("reason", &bundle(reason, catalog))]),
         E::JoinRefused { community, reason } => {
@@ -67,7 +67,7 @@ pub fn household_error(error: &HouseholdError, catalog: &Catalog) -> String {
         E::RootKeyNotProtected => catalog.t("err-root-key-not-protected", &[]),
         E::EmptyPassphrase => catalog.t("err-passphrase-empty", &[]),
         E::LinkIncomplete => catalog.t("err-link-incomplete", &[]),
-        E::LinkCode(reason) => catalog.t("err-link-code", &[("reason", &reason.to_string())]),
+        E::LinkCode(reason) => catalog.t("err-link-code", &[("reason", &link_code(reason, catalog))]),
         E::WriterBusy => catalog.t("err-writer-busy", &[]),
         E::WriterStopped => catalog.t("err-writer-stopped", &[]),
         E::WriteFailed => catalog.t("err-write-failed", &[]),
@@ -89,7 +89,11 @@ pub fn store_error(error: &StoreError, catalog: &Catalog) -> Option<String> {
             "err-store-newer",
             &[("found", &found.to_string()), ("supported", &supported.to_string())],
         ),
+        StoreError::Io(source) if source.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            catalog.t("err-store-read-only", &[])
+        }
         StoreError::Io(source) => catalog.t("err-store-io", &[("reason", &io(source, catalog))]),
+        StoreError::Corrupt(_) => catalog.t("err-store-damaged", &[]),
         _ => return None,
     })
 }
@@ -129,8 +133,45 @@ pub fn bundle(error: &maillage_protocol::BundleError, catalog: &Catalog) -> Stri
         B::NotABundle => catalog.t("bundle-not-a-bundle", &[]),
         B::UnsupportedVersion(_) => catalog.t("bundle-version", &[]),
         B::TooLarge => catalog.t("bundle-too-large", &[]),
-        B::Damaged(reason) => catalog.t("bundle-damaged", &[("reason", reason)]),
+        // The decoder's own words (postcard's, in English) stay in logs.
+        B::Damaged(_) => catalog.t("bundle-damaged", &[]),
         B::BadSignature => catalog.t("bundle-bad-signature", &[]),
+        other => other.to_string(),
+    }
+}
+
+/// The sentence for a mistyped or altered invite code.
+pub fn invite_code(error: &maillage_protocol::InviteCodeError, catalog: &Catalog) -> String {
+    use maillage_protocol::InviteCodeError as I;
+    match error {
+        I::NotACode => catalog.t("invite-not-a-code", &[]),
+        I::Checksum => catalog.t("invite-checksum", &[]),
+        I::TooLong => catalog.t("invite-too-long", &[]),
+        I::Malformed(_) => catalog.t("invite-malformed", &[]),
+        I::Forged(_) => catalog.t("invite-forged", &[]),
+        other => other.to_string(),
+    }
+}
+
+/// The sentence for a mistyped device link code.
+pub fn link_code(error: &maillage_protocol::LinkCodeError, catalog: &Catalog) -> String {
+    use maillage_protocol::LinkCodeError as L;
+    match error {
+        L::NotACode => catalog.t("link-not-a-code", &[]),
+        L::Checksum => catalog.t("link-checksum", &[]),
+        L::TooLong => catalog.t("link-too-long", &[]),
+        L::Malformed(_) => catalog.t("link-malformed", &[]),
+        other => other.to_string(),
+    }
+}
+
+/// The sentence for a number that is not an amount.
+pub fn amount(error: &maillage_crdt::money::AmountError, catalog: &Catalog) -> String {
+    use maillage_crdt::money::AmountError as A;
+    match error {
+        A::NotANumber(text) => catalog.t("amount-not-a-number", &[("text", text)]),
+        A::TooPrecise => catalog.t("amount-too-precise", &[]),
+        A::OutOfRange => catalog.t("amount-out-of-range", &[]),
         other => other.to_string(),
     }
 }
@@ -138,6 +179,8 @@ pub fn bundle(error: &maillage_protocol::BundleError, catalog: &Catalog) -> Stri
 pub fn io(error: &std::io::Error, catalog: &Catalog) -> String {
     match error.kind() {
         std::io::ErrorKind::NotFound => catalog.t("io-not-found", &[]),
+        std::io::ErrorKind::ReadOnlyFilesystem => catalog.t("io-read-only", &[]),
+        std::io::ErrorKind::StorageFull => catalog.t("io-disk-full", &[]),
         std::io::ErrorKind::PermissionDenied => catalog.t("io-permission", &[]),
         _ => error.to_string(),
     }

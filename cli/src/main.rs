@@ -96,7 +96,7 @@ fn export_through(
     json: bool,
     catalog: &Catalog,
 ) -> Result<CliOutcome> {
-    let (bytes, count) = node.export(community.as_deref())?;
+    let (bytes, count) = node.export(community.as_deref(), catalog.lang().code())?;
     maillage_node::home::write_private_file(file, &bytes).map_err(|source| maillage_node::HouseholdError::File {
         path: file.display().to_string(),
         source,

@@ -373,6 +373,10 @@ pub struct ApiState {
     health: Health,
     runner: Runner,
     context: NodeContext,
+    /// Becomes true when the server stops: a request waiting for events
+    /// answers at once, or it would hold the node's shutdown until its wait
+    /// is over.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -395,6 +399,7 @@ impl ApiState {
             },
             runner,
             context,
+            closing: tokio::sync::watch::Sender::new(false),
         }
     }
 }
@@ -405,6 +410,11 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     axum::serve(listener, router(Arc::new(state)))
         .with_graceful_shutdown(shutdown)
         .await
@@ -557,10 +567,12 @@ impl RunningNode {
 
     /// The household's signed bundle (see `GET /v1/export`) and how many
     /// documents it holds.
-    pub fn export(&self, community: Option<&str>) -> Result<(Vec<u8>, usize), ApiError> {
+    /// Refusals come in `lang` (`fr` or `en`), the caller's language.
+    pub fn export(&self, community: Option<&str>, lang: &str) -> Result<(Vec<u8>, usize), ApiError> {
         let mut request = agent(CALL_TIMEOUT)
             .get(format!("{}/v1/export", self.url))
-            .header("Authorization", self.bearer());
+            .header("Authorization", self.bearer())
+            .header("Accept-Language", lang);
         if let Some(community) = community {
             request = request.query("community", community);
         }

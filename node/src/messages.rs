@@ -43,7 +43,7 @@ pub fn household_error(error: &HouseholdError, catalog: &Catalog) -> String {
             ],
         ),
         E::Invite(reason) => catalog.t("err-invite", &[("reason", &invite_code(reason, catalog))]),
-        E::InviteRefused(reason) => catalog.t("err-invite-refused", &[("reason", reason)]),
+        E::NotAllowed(rule) => catalog.t(&format!("not-allowed-{}", rule.code()), &[]),
         E::Bundle(reason) => catalog.t("err-bundle", &[("reason", &bundle(reason, catalog))]),
         E::JoinRefused { community, reason } => {
             catalog.t("err-join-refused", &[("name", community), ("reason", reason)])

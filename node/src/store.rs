@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
@@ -192,6 +192,10 @@ pub struct Store {
     /// Replaced whole after each committed ingest, so a reader holding the
     /// previous one keeps a consistent view and never waits on a writer.
     registry: RwLock<Arc<Registry>>,
+    /// Held by an ingest from its write transaction to the registry swap
+    /// after the commit: redb's own write lock ends at the commit, and an
+    /// ingest starting in between would read the registry from before it.
+    ingesting: Mutex<()>,
     /// Counts committed ingests, so that the web page can tell its readers
     /// that something changed without taking the household's lock.
     revision: Arc<AtomicU64>,
@@ -231,6 +235,7 @@ impl Store {
             db,
             upgrade,
             registry: RwLock::new(Arc::new(Registry::from_records(records))),
+            ingesting: Mutex::new(()),
             revision: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -268,9 +273,11 @@ impl Store {
         records: Vec<Record>,
         docs: Vec<(DocHeader, Vec<SignedChange>)>,
     ) -> Result<ApplyReport, StoreError> {
-        // The write transaction first: redb gives it to one caller at a
-        // time, so the registry read below is the latest, and the one
-        // swapped in after the commit loses nobody else's records.
+        // One ingest at a time from here to the swap below, so the registry
+        // read now is the latest and the one swapped in after the commit
+        // loses nobody else's records. (The household service already sends
+        // every write through one thread; this keeps `Store` right alone.)
+        let _ingesting = self.ingesting.lock().unwrap_or_else(PoisonError::into_inner);
         let txn = self.db.begin_write().map_err(dberr)?;
         let current = self.registry();
         let mut report = ApplyReport::default();

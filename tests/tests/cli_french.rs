@@ -80,6 +80,24 @@ fn amounts_titles_and_truncated_bundles_are_refused_in_french() {
     assert!(line.contains("incomplet"), "{line}");
 }
 
+#[test]
+fn the_households_own_rules_say_no_in_french() {
+    let home = Home::founder("Ferme des Tilleuls", "Saint-Martin-de-Vers", None);
+    let (_, line) = home.fail(&["exchange", "propose", "--with", "Ferme des Tilleuls", "--amount", "2"]);
+    assert_french("an exchange with oneself", &line);
+    assert!(line.contains("autre foyer"), "{line}");
+    let (_, line) = home.fail(&["community", "invite", "--uses", "0"]);
+    assert_french("an invitation without a use", &line);
+    assert!(line.contains("au moins une fois"), "{line}");
+    let me = home.json(&["whoami"])["household"].as_str().unwrap().to_owned();
+    let (_, line) = home.fail(&["community", "remove", &me[..8]]);
+    assert_french("removing the founder", &line);
+    let device = home.json(&["whoami"])["device"].as_str().unwrap().to_owned();
+    let (_, line) = home.fail(&["device", "revoke", &device[..8]]);
+    assert_french("a device revoking itself", &line);
+    assert!(line.contains("lui-même"), "{line}");
+}
+
 /// A home on a read-only file system, as a worn SD card turns: bind-mounted
 /// read-only by the test (root), and said so in French.
 #[test]

@@ -62,6 +62,7 @@ pub async fn events(
 ) -> Result<Json<Events>, Failure> {
     let wait = Duration::from_secs(since.wait).min(MAX_WAIT);
     let revision = state.context.household.store().revision();
+    let mut closing = state.closing.subscribe();
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let seen = revision.load(Ordering::Acquire);
@@ -93,9 +94,15 @@ pub async fn events(
                 .collect();
             return Ok(Json(Events { events, next, reset }));
         }
-        // Nothing yet: wait for the store to take something in.
+        // Nothing yet: wait for the store to take something in, or for the
+        // node to stop (then answer what there is: nothing).
         while revision.load(Ordering::Acquire) == seen && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(POLL).await;
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = closing.wait_for(|closing| *closing) => {
+                    return Ok(Json(Events { events: Vec::new(), next: since.since, reset: false }));
+                }
+            }
         }
     }
 }

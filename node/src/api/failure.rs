@@ -61,7 +61,7 @@ impl Failure {
         let status = match error {
             E::UnknownId { .. } | E::UnknownMember(_) | E::NoCommunity => StatusCode::NOT_FOUND,
             E::AmbiguousId { .. } | E::AmbiguousMember { .. } => StatusCode::CONFLICT,
-            E::Invalid(_) | E::CreditLimit { .. } | E::Invite(_) | E::InviteRefused(_) | E::Refused(_) => {
+            E::Invalid(_) | E::CreditLimit { .. } | E::Invite(_) | E::NotAllowed(_) | E::Refused(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             E::NotYours(_) | E::NotSteward | E::NoRootKey | E::RootKeyLocked => StatusCode::FORBIDDEN,

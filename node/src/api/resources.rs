@@ -83,13 +83,14 @@ fn bad_json(rejection: &JsonRejection, catalog: &Catalog) -> Failure {
     } else {
         "bad-json"
     };
-    Failure::said(
-        StatusCode::BAD_REQUEST,
-        code,
-        catalog,
-        "api-bad-json",
-        &[("detail", &detail)],
-    )
+    // 413 for a body over the limit and 415 without a JSON content type, as
+    // axum says; 400 for any body that does not parse as the resource
+    // (axum would answer 422 for a well-formed one with wrong fields).
+    let status = match rejection {
+        JsonRejection::MissingJsonContentType(_) | JsonRejection::BytesRejection(_) => rejection.status(),
+        _ => StatusCode::BAD_REQUEST,
+    };
+    Failure::said(status, code, catalog, "api-bad-json", &[("detail", &detail)])
 }
 
 /// Query parameters, refused with a coded 400 like [`Body`].
@@ -183,9 +184,13 @@ pub struct Page<T> {
     pub more: bool,
 }
 
+/// The deepest page a listing serves: each page walks the index from the
+/// start, so a page number is bounded like everything else a caller sends.
+pub const MAX_PAGE: usize = 10_000;
+
 fn paging(page: Option<usize>, per_page: Option<usize>) -> (usize, usize) {
     (
-        page.unwrap_or(1).max(1),
+        page.unwrap_or(1).clamp(1, MAX_PAGE),
         per_page.unwrap_or(DEFAULT_PER_PAGE).clamp(1, MAX_PER_PAGE),
     )
 }
@@ -391,6 +396,17 @@ pub struct NewItem {
     group_buy: Option<GroupBuy>,
 }
 
+fn request_price(asker: &Asker) -> Failure {
+    Failure::said(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-field",
+        asker.catalog,
+        "api-request-price",
+        &[],
+    )
+    .with_field("price")
+}
+
 /// What a creation answers: the new document's id.
 #[derive(Debug, Serialize)]
 pub struct Created {
@@ -400,14 +416,7 @@ pub struct Created {
 async fn create_item(state: &ApiState, asker: &Asker, kind: DocKind, new: NewItem) -> Answer<Response> {
     let price = new.price.as_deref().map(|p| amount(p, "price", asker)).transpose()?;
     if kind == DocKind::Request && price.is_some() {
-        return Err(Failure::said(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-field",
-            asker.catalog,
-            "api-request-price",
-            &[],
-        )
-        .with_field("price"));
+        return Err(request_price(asker));
     }
     let input = ItemInput {
         title: new.title,
@@ -469,6 +478,9 @@ async fn edit_item(
     id: String,
     changes: ItemChanges,
 ) -> Answer<Json<Created>> {
+    if kind == DocKind::Request && changes.price.is_some() {
+        return Err(request_price(asker));
+    }
     let price = match changes.price {
         Some(Some(text)) => Some(Some(amount(&text, "price", asker)?)),
         Some(None) => Some(None),
@@ -749,9 +761,41 @@ pub async fn cancel_event(State(state): Shared, asker: Asker, Path(id): Path<Str
 
 // ----- exchanges and balances -------------------------------------------------------
 
-pub async fn list_exchanges(State(state): Shared, asker: Asker) -> Answer<Response> {
+/// An exchange as the API shows it: its amount as a decimal string, like
+/// every amount the API takes or gives.
+#[derive(Debug, Serialize)]
+pub struct ExchangeView {
+    pub id: String,
+    pub proposer: String,
+    pub counterparty: String,
+    pub provider: String,
+    pub receiver: String,
+    pub amount: String,
+    pub note: String,
+    pub about: Option<String>,
+    pub state: maillage_crdt::exchange::ExchangeState,
+    pub created_at: i64,
+}
+
+pub async fn list_exchanges(State(state): Shared, asker: Asker) -> Answer<Json<Vec<ExchangeView>>> {
     let exchanges = read(&state, &asker, |household| household.exchanges()).await?;
-    Ok(Json(exchanges).into_response())
+    Ok(Json(
+        exchanges
+            .into_iter()
+            .map(|exchange| ExchangeView {
+                id: exchange.id,
+                proposer: exchange.proposer,
+                counterparty: exchange.counterparty,
+                provider: exchange.provider,
+                receiver: exchange.receiver,
+                amount: exchange.amount.to_string(),
+                note: exchange.note,
+                about: exchange.about,
+                state: exchange.state,
+                created_at: exchange.created_at,
+            })
+            .collect(),
+    ))
 }
 
 /// A new exchange with another member, named by household name or id prefix.

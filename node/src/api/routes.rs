@@ -52,7 +52,10 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<Arc<ApiState>>)> {
 }
 
 /// Routes only the household's own token may use, whatever their method:
-/// a read-only token lists no tokens and runs no command line.
+/// a read-only token lists no tokens, runs no command line and takes no
+/// backup.
 pub fn full_scope_only(path: &str) -> bool {
-    path == "/v1/cli" || path == "/v1/tokens" || path.starts_with("/v1/tokens/")
+    // The export is a signed bundle of everything, importable elsewhere: a
+    // backup is the household's to make, not a website's.
+    path == "/v1/cli" || path == "/v1/export" || path == "/v1/tokens" || path.starts_with("/v1/tokens/")
 }

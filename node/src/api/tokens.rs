@@ -5,8 +5,11 @@
 //!
 //! `<home>/api-tokens.json` (mode 0600) lists them. Only a SHA-256 digest of
 //! each token is kept: the file lets nobody in, and a token is shown once,
-//! when it is made. The file is read again whenever it changed on disk, so
-//! `maillage api token revoke` takes effect at once, node running or not.
+//! when it is made. The file is read again whenever it changed on disk (its
+//! inode, size or time: each write renames a new file in), so `maillage api
+//! token revoke` takes effect at once, node running or not. Changes take an
+//! exclusive lock on `api-tokens.lock`, so the CLI and the node's
+//! `/v1/tokens` never lose each other's.
 
 use std::io;
 use std::path::PathBuf;
@@ -32,30 +35,42 @@ pub enum Scope {
     ReadOnly,
 }
 
-/// One scoped token, as listed (never the token itself).
+/// One scoped token as the file keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredToken {
+    #[serde(flatten)]
+    entry: TokenEntry,
+    /// SHA-256 of the token, hex: what a presented token is checked against.
+    digest: String,
+}
+
+/// One scoped token, as listed: never the token, nor its digest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenEntry {
-    /// A short public name for the token, to revoke it by.
+    /// A short public name for the token, to revoke it by (the start of
+    /// its digest: it says nothing of the token itself).
     pub id: String,
     pub label: String,
     pub scope: Scope,
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
-    /// SHA-256 of the token, hex.
-    digest: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct TokenFile {
-    tokens: Vec<TokenEntry>,
+    tokens: Vec<StoredToken>,
 }
+
+/// What tells one version of the file from the next.
+type Version = Option<(SystemTime, u64, u64)>;
 
 /// The scoped tokens of a home, cached until their file changes.
 #[derive(Debug)]
 pub struct ScopedTokens {
     path: PathBuf,
-    cache: Mutex<Option<(Option<SystemTime>, TokenFile)>>,
+    lock: PathBuf,
+    cache: Mutex<Option<(Version, TokenFile)>>,
 }
 
 fn digest(token: &str) -> String {
@@ -69,6 +84,7 @@ impl ScopedTokens {
     pub fn of(home: &Home) -> ScopedTokens {
         ScopedTokens {
             path: home.root().join("api-tokens.json"),
+            lock: home.root().join("api-tokens.lock"),
             cache: Mutex::new(None),
         }
     }
@@ -80,8 +96,28 @@ impl ScopedTokens {
         }
     }
 
-    fn modified(&self) -> Option<SystemTime> {
-        std::fs::metadata(&self.path).and_then(|m| m.modified()).ok()
+    fn version(&self) -> Version {
+        let metadata = std::fs::metadata(&self.path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some((metadata.modified().ok()?, metadata.len(), inode))
+    }
+
+    /// Runs `change` on the file's tokens under the lock, and writes them.
+    fn change<T>(&self, change: impl FnOnce(&mut Vec<StoredToken>) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock)
+            .map_err(|error| self.file_error(error))?;
+        lock.lock().map_err(|error| self.file_error(error))?;
+        let mut file = self.read()?;
+        let answer = change(&mut file.tokens)?;
+        self.write(&file)?;
+        Ok(answer)
     }
 
     fn read(&self) -> Result<TokenFile, ApiError> {
@@ -104,11 +140,11 @@ impl ScopedTokens {
     /// The scope of `presented`, if it is a live scoped token. A file that
     /// cannot be read lets no scoped token in (the full token still works).
     pub fn scope_of(&self, presented: &str) -> Option<Scope> {
-        let modified = self.modified();
+        let version = self.version();
         let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.as_ref().is_none_or(|(seen, _)| *seen != modified) {
+        if cache.as_ref().is_none_or(|(seen, _)| *seen != version) {
             match self.read() {
-                Ok(file) => *cache = Some((modified, file)),
+                Ok(file) => *cache = Some((version, file)),
                 Err(error) => {
                     tracing::warn!(%error, "cannot read the API's scoped tokens");
                     *cache = None;
@@ -120,51 +156,54 @@ impl ScopedTokens {
         let (_, file) = cache.as_ref()?;
         file.tokens
             .iter()
-            .find(|entry| entry.revoked_at.is_none() && Token::equal(&entry.digest, &wanted))
-            .map(|entry| entry.scope)
+            .find(|stored| stored.entry.revoked_at.is_none() && Token::equal(&stored.digest, &wanted))
+            .map(|stored| stored.entry.scope)
     }
 
     /// Makes a new token with `scope`, and returns it (shown once) with its entry.
     pub fn add(&self, label: &str, scope: Scope, now_ms: i64) -> Result<(Token, TokenEntry), ApiError> {
-        let mut file = self.read()?;
         let token = Token::generate();
-        let label: String = label.trim().chars().take(MAX_LABEL_CHARS).collect();
+        let digest = digest(token.as_str());
         let entry = TokenEntry {
-            id: token.as_str()[..8].to_owned(),
-            label,
+            id: digest[..8].to_owned(),
+            label: label.trim().chars().take(MAX_LABEL_CHARS).collect(),
             scope,
             created_at: now_ms,
             revoked_at: None,
-            digest: digest(token.as_str()),
         };
-        file.tokens.push(entry.clone());
-        self.write(&file)?;
+        let stored = StoredToken {
+            entry: entry.clone(),
+            digest,
+        };
+        self.change(|tokens| {
+            tokens.push(stored);
+            Ok(())
+        })?;
         Ok((token, entry))
     }
 
     pub fn list(&self) -> Result<Vec<TokenEntry>, ApiError> {
-        Ok(self.read()?.tokens)
+        Ok(self.read()?.tokens.into_iter().map(|stored| stored.entry).collect())
     }
 
     /// Revokes the token whose id starts with `id` (or is labelled `id`).
     pub fn revoke(&self, id: &str, now_ms: i64) -> Result<TokenEntry, ApiError> {
-        let mut file = self.read()?;
         let id = id.trim();
-        let mut found: Vec<&mut TokenEntry> = file
-            .tokens
-            .iter_mut()
-            .filter(|entry| entry.revoked_at.is_none())
-            .filter(|entry| (!id.is_empty() && entry.id.starts_with(id)) || entry.label == id)
-            .collect();
-        let entry = match found.len() {
-            1 => found.remove(0),
-            0 => return Err(ApiError::UnknownToken(id.to_owned())),
-            _ => return Err(ApiError::AmbiguousToken(id.to_owned())),
-        };
-        entry.revoked_at = Some(now_ms);
-        let revoked = entry.clone();
-        self.write(&file)?;
-        Ok(revoked)
+        self.change(|tokens| {
+            let mut found: Vec<&mut TokenEntry> = tokens
+                .iter_mut()
+                .map(|stored| &mut stored.entry)
+                .filter(|entry| entry.revoked_at.is_none())
+                .filter(|entry| (!id.is_empty() && entry.id.starts_with(id)) || entry.label == id)
+                .collect();
+            let entry = match found.len() {
+                1 => found.remove(0),
+                0 => return Err(ApiError::UnknownToken(id.to_owned())),
+                _ => return Err(ApiError::AmbiguousToken(id.to_owned())),
+            };
+            entry.revoked_at = Some(now_ms);
+            Ok(entry.clone())
+        })
     }
 }
 
@@ -185,10 +224,41 @@ mod tests {
         assert_eq!(tokens.scope_of(Token::generate().as_str()), None);
         let on_disk = std::fs::read_to_string(home.root().join("api-tokens.json")).unwrap();
         assert!(!on_disk.contains(token.as_str()), "the token itself is never written");
+        assert!(
+            !token.as_str().starts_with(&entry.id),
+            "the id says nothing of the token"
+        );
+        let listed = serde_json::to_string(&tokens.list().unwrap()).unwrap();
+        assert!(!listed.contains(&digest(token.as_str())), "listings show no digest");
 
-        // Revoked by another process (the CLI), the node's copy sees it.
+        // Revoked by another process (the CLI), the node's copy sees it,
+        // however soon after its last look.
         ScopedTokens::of(&home).revoke(&entry.id, 2).unwrap();
         assert_eq!(tokens.scope_of(token.as_str()), None);
         assert!(matches!(tokens.revoke(&entry.id, 3), Err(ApiError::UnknownToken(_))));
+    }
+
+    #[test]
+    fn tokens_added_from_two_places_at_once_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path().join("home"));
+        home.create().unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|n| {
+                let home = home.clone();
+                std::thread::spawn(move || {
+                    ScopedTokens::of(&home)
+                        .add(&format!("programme {n}"), Scope::ReadOnly, n)
+                        .unwrap()
+                        .0
+                })
+            })
+            .collect();
+        let made: Vec<Token> = threads.into_iter().map(|thread| thread.join().unwrap()).collect();
+        let tokens = ScopedTokens::of(&home);
+        assert_eq!(tokens.list().unwrap().len(), 8);
+        for token in &made {
+            assert_eq!(tokens.scope_of(token.as_str()), Some(Scope::ReadOnly));
+        }
     }
 }

@@ -156,7 +156,7 @@ impl HouseholdWriter {
             return Err(HouseholdError::NotSteward);
         }
         if uses == 0 {
-            return Err(HouseholdError::InviteRefused("an invitation needs at least one use"));
+            return Err(NotAllowed::InvitationWithoutUse.into());
         }
         let invite_secret = keys::generate();
         let invite = Invite {
@@ -215,7 +215,7 @@ impl HouseholdWriter {
             return Err(HouseholdError::NotSteward);
         }
         if member == &community.genesis.founder {
-            return Err(HouseholdError::InviteRefused("the founder cannot be removed"));
+            return Err(NotAllowed::RemoveFounder.into());
         }
         let removal = Removal {
             community: community.id,

@@ -171,15 +171,13 @@ impl HouseholdWriter {
     ) -> Result<DocId> {
         maillage_crdt::items::check_text("note", note, maillage_crdt::items::limits::NOTE, false, true)?;
         if with == self.household {
-            return Err(HouseholdError::InviteRefused("an exchange needs another household"));
+            return Err(NotAllowed::ExchangeWithSelf.into());
         }
         let community = self.current_community()?;
         let provider_is_me = match about {
             None => !received,
             Some(_) if received => {
-                return Err(HouseholdError::Refused(
-                    "--received cannot be combined with an offer or a request: the item says who gives".into(),
-                ));
+                return Err(NotAllowed::ReceivedWithItem.into());
             }
             Some(item) => {
                 let header = self.store.header(&item)?.ok_or(HouseholdError::UnknownId {
@@ -187,9 +185,7 @@ impl HouseholdWriter {
                     text: item.short(),
                 })?;
                 if header.owner != self.household && header.owner != with {
-                    return Err(HouseholdError::Refused(
-                        "the offer or request must belong to one of the two households of the exchange".into(),
-                    ));
+                    return Err(NotAllowed::ItemOfAnotherHousehold.into());
                 }
                 match header.kind {
                     DocKind::Offer => header.owner == self.household,

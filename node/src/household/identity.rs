@@ -81,9 +81,7 @@ impl HouseholdWriter {
             .collect();
         let device = one_of(found, "device", text, |id| id.short())?;
         if device == self.device.device_id() {
-            return Err(HouseholdError::InviteRefused(
-                "a device cannot revoke itself; revoke it from another device",
-            ));
+            return Err(NotAllowed::RevokeOwnDevice.into());
         }
         let revocation = DeviceRevocation {
             household: self.household,

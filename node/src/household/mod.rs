@@ -111,8 +111,9 @@ pub enum HouseholdError {
     CreditLimit { who: String, after: Amount, limit: Amount },
     #[error("invalid invite code: {0}")]
     Invite(#[from] InviteCodeError),
-    #[error("this invitation cannot be used: {0}")]
-    InviteRefused(&'static str),
+    /// One of the household's own rules says no (see [`NotAllowed`]).
+    #[error("{0}")]
+    NotAllowed(#[from] NotAllowed),
     #[error("bundle refused: {0}")]
     Bundle(#[from] BundleError),
     #[error("bundle refused: it was exported by a device of no household you share a community with")]
@@ -140,8 +141,9 @@ pub enum HouseholdError {
     /// The household service stopped (the node is shutting down).
     #[error("the household is closing: try again once the node is running")]
     WriterStopped,
-    /// A write failed on a bug (a panic); nothing of it was stored.
-    #[error("the write failed on an internal error; nothing was changed")]
+    /// A write failed on a bug (a panic). Each of its transactions was
+    /// committed whole or not at all; what it committed before is kept.
+    #[error("the write failed on an internal error")]
     WriteFailed,
     /// A read failed on a bug (a panic).
     #[error("the read failed on an internal error")]
@@ -175,7 +177,7 @@ impl HouseholdError {
             E::NotSteward => "not-steward",
             E::CreditLimit { .. } => "credit-limit",
             E::Invite(_) => "bad-invite-code",
-            E::InviteRefused(_) => "not-allowed",
+            E::NotAllowed(rule) => rule.code(),
             E::Bundle(_) | E::BundleContent(_) => "bad-bundle",
             E::BundleFromStranger => "bundle-from-stranger",
             E::JoinRefused { .. } => "join-refused",
@@ -202,6 +204,40 @@ impl HouseholdError {
         match self {
             HouseholdError::Invalid(invalid) => Some(invalid.field),
             _ => None,
+        }
+    }
+}
+
+/// What the household's own rules refuse, whoever asks (the command line,
+/// the page, the API): each has its code and its sentence in the catalogue
+/// (`not-allowed-<code>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotAllowed {
+    #[error("a device cannot revoke itself; revoke it from another device")]
+    RevokeOwnDevice,
+    #[error("an exchange needs another household")]
+    ExchangeWithSelf,
+    #[error("an invitation needs at least one use")]
+    InvitationWithoutUse,
+    #[error("the founder cannot be removed")]
+    RemoveFounder,
+    /// An exchange about an offer or request: the item says who gives.
+    #[error("\"received\" cannot be combined with an offer or a request: the item says who gives")]
+    ReceivedWithItem,
+    #[error("the offer or request must belong to one of the two households of the exchange")]
+    ItemOfAnotherHousehold,
+}
+
+impl NotAllowed {
+    pub fn code(&self) -> &'static str {
+        match self {
+            NotAllowed::RevokeOwnDevice => "revoke-own-device",
+            NotAllowed::ExchangeWithSelf => "exchange-with-self",
+            NotAllowed::InvitationWithoutUse => "invitation-without-use",
+            NotAllowed::RemoveFounder => "remove-founder",
+            NotAllowed::ReceivedWithItem => "received-with-item",
+            NotAllowed::ItemOfAnotherHousehold => "item-of-another-household",
         }
     }
 }

@@ -71,13 +71,19 @@ pub(super) fn append(txn: &redb::WriteTransaction, subjects: Vec<Subject>) -> Re
     Ok(())
 }
 
-/// At most `max` entries after `since`, and whether some after `since` are
-/// no longer kept (the reader must then read everything again).
+/// At most `max` entries after `since`, and whether the reader must read
+/// everything again: entries after `since` are no longer kept, or `since`
+/// is past the end of this log (a home restored from a backup, or made
+/// anew, numbers from 1 again).
 pub(super) fn since(db: &super::db::Db, since: u64, max: usize) -> Result<(Vec<Logged>, bool), StoreError> {
     let read = db.begin_read().map_err(dberr)?;
     let log = read.open_table(CHANGELOG).map_err(dberr)?;
     let oldest = log.first().map_err(dberr)?.map(|(seq, _)| seq.value());
-    let reset = oldest.is_some_and(|oldest| since + 1 < oldest);
+    let newest = log.last().map_err(dberr)?.map_or(0, |(seq, _)| seq.value());
+    let reset = since > newest || oldest.is_some_and(|oldest| since.saturating_add(1) < oldest);
+    if reset {
+        return Ok((Vec::new(), true));
+    }
     let mut found = Vec::new();
     for row in log.range(since.saturating_add(1)..).map_err(dberr)?.take(max) {
         let (seq, bytes) = row.map_err(dberr)?;

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use super::WebState;
 use super::page::{FieldErrors, FieldOptions, Page, Section, WebError, document, error_summary, text_field};
 use crate::context::{Relay, RelayOrigin};
-use crate::household::{DeviceView, Household, HouseholdError, MemberView, now_ms};
+use crate::household::{DeviceView, Household, HouseholdError, MemberView, NotAllowed, now_ms};
 use crate::i18n::Lang;
 use crate::net::NetStatus;
 
@@ -568,7 +568,7 @@ async fn create_invitation(
             // belongs next to the number of uses.
             let errors = FieldErrors::from_error(&page, &error, |_| None);
             let errors = match error {
-                HouseholdError::InviteRefused(_) => {
+                HouseholdError::NotAllowed(NotAllowed::InvitationWithoutUse) => {
                     let mut by_field = FieldErrors::default();
                     by_field.set("uses", errors.general.unwrap_or_default());
                     by_field

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use self::model::{Action, Pages, ProposalContext};
 use super::page::{self, FieldErrors, Paging};
 use super::{Page, WebError, WebState};
-use crate::household::HouseholdError;
+use crate::household::{HouseholdError, NotAllowed};
 use crate::i18n::Lang;
 use crate::messages;
 
@@ -389,7 +389,9 @@ fn refused_fields(page: &Page, error: &HouseholdError) -> Option<FieldErrors> {
             errors.set("counterpart", messages::household_error(error, page.catalog()));
         }
         // `propose_exchange` refuses an exchange with oneself this way.
-        HouseholdError::InviteRefused(_) => errors.set("counterpart", page.t("exchanges-error-self")),
+        HouseholdError::NotAllowed(NotAllowed::ExchangeWithSelf) => {
+            errors.set("counterpart", page.t("exchanges-error-self"))
+        }
         HouseholdError::CreditLimit { .. } => errors.set("amount", messages::household_error(error, page.catalog())),
         HouseholdError::Store(_) | HouseholdError::Key(_) | HouseholdError::Home(_) | HouseholdError::File { .. } => {
             return None;

@@ -102,9 +102,7 @@ fn main() -> BenchResult<()> {
     if !output.status.success() {
         return Err(format!("the import failed: {}", String::from_utf8_lossy(&output.stderr)).into());
     }
-    let imported = node.cli(&["--json", "offer", "list", "--all", "--limit", "100000"]);
-    let held: Value = serde_json::from_str(&imported)?;
-    let held = held.as_array().map_or(0, Vec::len);
+    let held = count_offers(&api)?;
     if held != 2 * offers {
         return Err(format!("after the import the node lists {held} offers, expected {}", 2 * offers).into());
     }
@@ -201,6 +199,25 @@ fn fill(home: &Path, count: usize, seed: u64) -> BenchResult<()> {
         }
     }
     Ok(())
+}
+
+/// How many offers the node lists, page by page through the API.
+fn count_offers(api: &ApiClient) -> BenchResult<usize> {
+    let agent = agent();
+    let mut count = 0;
+    for page in 1.. {
+        let answer: Value = agent
+            .get(format!("{}/v1/offers?per_page=500&page={page}", api.url))
+            .header("authorization", &api.bearer)
+            .call()?
+            .into_body()
+            .read_json()?;
+        count += answer["items"].as_array().map_or(0, Vec::len);
+        if answer["more"] != true {
+            break;
+        }
+    }
+    Ok(count)
 }
 
 /// The node's API as another program finds it.

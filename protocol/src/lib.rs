@@ -1,6 +1,9 @@
 //! What goes between maillage nodes, as bytes: invite codes, signed bundles
 //! and the sync protocol ([`sync`]). Sans I/O: every function here takes
 //! bytes or text and returns values or errors, so all of it can be fuzzed.
+//! The records protocol ([`records`]) is a state machine in the same spirit:
+//! inputs and the time in, effects out, so a swarm task and a simulation
+//! drive the same code.
 //!
 //! Only this crate defines wire formats. Each carries a version (`maillage1`
 //! prefix for codes, a version byte after the bundle magic, a version byte
@@ -12,6 +15,7 @@ pub mod bundle;
 pub mod invite;
 pub mod link;
 pub mod mesh;
+pub mod records;
 pub mod sync;
 
 pub use bundle::{Bundle, BundleDoc, BundleError};

@@ -18,10 +18,11 @@
 //! Nothing here touches the network: the swarm (`net`) carries the
 //! requests, and `net::admission` drives a whole join or link.
 
-use maillage_crdt::registry::{DeviceCert, Join, JoinRefusal, device_consent_digest, invite_proof_digest};
+use maillage_crdt::registry::{DeviceCert, Join, device_consent_digest, invite_proof_digest};
 use maillage_crdt::sign::{Sig, Signed, verify_digest};
 use maillage_crdt::{CommunityId, DeviceId, DocHeader, HouseholdId, Record, SecretKey, SignedChange};
 use maillage_protocol::link::link_proof_digest;
+use maillage_protocol::records::admission::{JoinDecision, decide_join, refusal_of};
 use maillage_protocol::{InviteCode, LinkCode};
 use serde::{Deserialize, Serialize};
 
@@ -222,69 +223,16 @@ impl HouseholdWriter {
     /// their (claimed) times, so a backdated join could otherwise take the
     /// last use of an invitation from a household already in.
     pub fn admit_join(&mut self, peer: &DeviceId, presented: Vec<Record>) -> Result<Admission> {
-        let mut joins = presented.iter().filter_map(|record| match record {
-            Record::Join(join) => Some(join.clone()),
-            _ => None,
-        });
-        let (Some(join), None) = (joins.next(), joins.next()) else {
-            return Ok(Admission::Refused(Refusal::InviteForged));
-        };
-        if Record::Join(join.clone()).verify_self().is_err() {
-            return Ok(Admission::Refused(Refusal::InviteForged));
-        }
-        let body = join.body.clone();
+        // The decision is pure (the records protocol's simulation runs the same one).
         let registry = self.store.registry();
-        let Some(community) = registry.community(&body.community) else {
-            return Ok(Admission::Refused(Refusal::NotAMember));
+        let (community, kept) = match decide_join(&registry, &self.household, peer, presented, now_ms()) {
+            JoinDecision::Admit { community, kept } => (community, kept),
+            JoinDecision::Refuse(refusal) => return Ok(Admission::Refused(refusal)),
         };
-        if !community.is_member(&self.household) {
-            // A removed inviter's own node answering for its invitation.
-            let refusal =
-                if community.removed.contains_key(&self.household) && body.invite.body.inviter == self.household {
-                    Refusal::InviterRemoved
-                } else {
-                    Refusal::AnswererNotAMember
-                };
-            return Ok(Admission::Refused(refusal));
-        }
-        // Only the joiner's device records and the join itself are taken.
-        let kept: Vec<Record> = presented
-            .into_iter()
-            .filter(|record| match record {
-                Record::DeviceCert(cert) => cert.body.household == body.household,
-                Record::DeviceRevocation(revocation) => revocation.body.household == body.household,
-                Record::Join(_) => true,
-                _ => false,
-            })
-            .collect();
-        let mut trial = maillage_crdt::Registry::clone(&registry);
-        trial.insert(kept.iter().cloned());
-        // The device on the other end of the connection must be the
-        // joiner's: nobody presents someone else's join.
-        if trial.household_of(peer, now_ms()) != Ok(body.household) || join.signer != peer.0 {
-            return Ok(Admission::Refused(Refusal::InviteForged));
-        }
-        let Some(derived) = trial.community(&body.community) else {
-            return Ok(Admission::Refused(Refusal::NotAMember));
-        };
-        if !derived.is_member(&body.household) {
-            let refusal = match derived.refused_joins.get(&body.household) {
-                Some(refusal) => refusal_of(*refusal, derived, &body),
-                // Skipped by the registry: signed by a device not of the
-                // joiner, or an invitation not made by its inviter.
-                None => Refusal::InviteForged,
-            };
-            return Ok(Admission::Refused(refusal));
-        }
-        if community.members.keys().any(|member| !derived.is_member(member)) {
-            return Ok(Admission::Refused(Refusal::InviteUsedUp));
-        }
+        drop(registry);
         self.store.ingest(kept, Vec::new())?;
-        let records = self.store.registry().records_for_community(&body.community);
-        Ok(Admission::Admitted {
-            community: body.community,
-            records,
-        })
+        let records = self.store.registry().records_for_community(&community);
+        Ok(Admission::Admitted { community, records })
     }
 
     /// Makes a one-time device link valid until `expires_at` (needs the root
@@ -408,18 +356,5 @@ impl HouseholdWriter {
         self.ingest_foreign(records, vec![(DocHeader::profile(self.household), profile)])?;
         // This device's node will dial the first device when it starts.
         self.remember_code_addresses(&code.addresses)
-    }
-}
-
-/// The wire reason for a refused join, as the registry derived it.
-fn refusal_of(refusal: JoinRefusal, community: &maillage_crdt::Community, join: &Join) -> Refusal {
-    match refusal {
-        JoinRefusal::InviteExpired => Refusal::InviteExpired,
-        JoinRefusal::InviteUsedUp => Refusal::InviteUsedUp,
-        JoinRefusal::Removed => Refusal::Removed,
-        JoinRefusal::InviterNotSteward if community.removed.contains_key(&join.invite.body.inviter) => {
-            Refusal::InviterRemoved
-        }
-        JoinRefusal::InviterNotSteward => Refusal::InviterNotSteward,
     }
 }

@@ -51,6 +51,7 @@ use crate::household::{Admission, Household, Linking, now_ms};
 use crate::service::HouseholdService;
 use crate::store::ApplyReport;
 use behaviour::{Behaviour, BehaviourEvent};
+use maillage_protocol::records::{decode_records, encode_records, records_digest};
 use wire::{RecordsRequest, RecordsResponse, Refusal, SyncRefusal, SyncRequest, SyncResponse};
 
 /// A connected peer, as `maillage peers` shows it.
@@ -536,31 +537,6 @@ fn device_of(peer: &PeerId) -> Option<DeviceId> {
     let public = identity::PublicKey::try_decode_protobuf(&peer.to_bytes()[2..]).ok()?;
     let ed25519 = public.try_into_ed25519().ok()?;
     Some(DeviceId(ed25519.to_bytes()))
-}
-
-fn encode_records(records: &[Record]) -> Vec<ByteBuf> {
-    records.iter().map(|r| ByteBuf::from(r.encode())).collect()
-}
-
-/// Decodes records from a peer; a record that does not decode is dropped
-/// (and counted by the caller) rather than failing the whole message.
-fn decode_records(bytes: &[ByteBuf]) -> (Vec<Record>, usize) {
-    let mut records = Vec::new();
-    let mut bad = 0;
-    for item in bytes {
-        match Record::decode(item) {
-            Ok(record) => records.push(record),
-            Err(_) => bad += 1,
-        }
-    }
-    (records, bad)
-}
-
-fn records_digest(records: &[Record]) -> [u8; 32] {
-    let mut ids: Vec<[u8; 32]> = records.iter().map(|r| r.id().0).collect();
-    ids.sort_unstable();
-    let flat: Vec<u8> = ids.concat();
-    maillage_crdt::ids::tagged_hash("maillage/records-digest/1", &[&flat])
 }
 
 impl Node {

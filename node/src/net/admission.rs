@@ -24,10 +24,11 @@ use maillage_protocol::LinkCode;
 use serde::Serialize;
 
 use super::wire::{RecordsRequest, RecordsResponse, Refusal};
-use super::{Config, Multiaddr, NetError, NetHandle, PeerId, decode_records, encode_records, spawn};
+use super::{Config, Multiaddr, NetError, NetHandle, PeerId, spawn};
 use crate::home::Home;
 use crate::household::{Household, HouseholdError, now_ms};
 use crate::service::HouseholdService;
+use maillage_protocol::records::{decode_records, encode_records};
 
 /// How long a node in an invite or link code has to answer (dial included)
 /// before the next address is tried, or the join falls back to offline.

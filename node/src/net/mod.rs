@@ -39,8 +39,8 @@ use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Swarm, gossipsub, identify, identity, mdns};
-use maillage_crdt::{ChangeRejected, CommunityId, DeviceId, HouseholdId, Record};
-use maillage_protocol::mesh::{Announcement, hello_tag, topic_name};
+use maillage_crdt::{ChangeRejected, CommunityId, DeviceId, Record};
+use maillage_protocol::mesh::{Announcement, topic_name};
 use maillage_protocol::sync::{Session, Step};
 use serde::Serialize;
 use serde_bytes::ByteBuf;
@@ -51,8 +51,11 @@ use crate::household::{Admission, Household, Linking, now_ms};
 use crate::service::HouseholdService;
 use crate::store::ApplyReport;
 use behaviour::{Behaviour, BehaviourEvent};
-use maillage_protocol::records::{decode_records, encode_records, records_digest};
-use wire::{RecordsRequest, RecordsResponse, Refusal, SyncRefusal, SyncRequest, SyncResponse};
+use maillage_protocol::records::machine::{
+    self, ChannelId, Effect, Facts, Input, JobId, JoinOutcome, Known, LinkOutcome, Machine, RequestId, StoreAnswer,
+    StoreOp,
+};
+use wire::{RecordsRequest, RecordsResponse, SyncRefusal, SyncRequest, SyncResponse};
 
 /// A connected peer, as `maillage peers` shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -234,39 +237,10 @@ impl NetHandle {
 
 /// Results of store work done on a blocking thread, back to the loop.
 enum Work {
-    /// We answered a peer's hello: send our records back, then it is known.
-    HelloAnswered {
-        peer: PeerId,
-        channel: ResponseChannel<RecordsResponse>,
-        records: Vec<Record>,
-        known: Known,
-    },
-    /// We stored a peer's answer to our hello.
-    HelloStored {
-        peer: PeerId,
-        known: Known,
-        /// The communities our hello carried records for.
-        sent_for: Vec<CommunityId>,
-        attempt: u8,
-    },
-    CommunityRecords {
-        channel: ResponseChannel<RecordsResponse>,
-        response: RecordsResponse,
-    },
-    /// We decided on a join or a device link presented by `peer`.
-    Admission {
-        peer: PeerId,
-        channel: ResponseChannel<RecordsResponse>,
-        response: RecordsResponse,
-        known: Known,
-        /// The community a newcomer was admitted to: the other members hear of it.
-        admitted_to: Option<CommunityId>,
-    },
-    CommunityRecordsStored {
-        peer: PeerId,
-        community: CommunityId,
-        known: Known,
-        push: Option<Vec<Record>>,
+    /// A store job the records machine asked for, answered.
+    Store {
+        job: JobId,
+        answer: StoreAnswer,
     },
     SyncStarted {
         peer: PeerId,
@@ -293,35 +267,14 @@ enum Work {
         reason: SyncRefusal,
     },
     Communities(Vec<CommunityId>),
-    Known(Vec<(PeerId, Known)>),
     Remembered,
     AddressBook(std::collections::BTreeMap<String, Vec<String>>),
-    HelloReady {
-        peer: PeerId,
-        attempt: u8,
-        records: Vec<Record>,
-        tags: Vec<[u8; 32]>,
-        /// The communities `records` prove our membership of.
-        sent_for: Vec<CommunityId>,
-    },
     /// Whether an announcement's author is a member of its community now.
     AuthorChecked {
         author: DeviceId,
         community: CommunityId,
         member: bool,
     },
-    RecordsDigest {
-        peer: PeerId,
-        community: CommunityId,
-        digest: Option<[u8; 32]>,
-    },
-}
-
-/// What the node knows of a peer after hello.
-#[derive(Clone, Debug, Default)]
-struct Known {
-    household: Option<(String, String)>,
-    shared: Vec<CommunityId>,
 }
 
 #[derive(Debug, Default)]
@@ -331,7 +284,6 @@ struct PeerState {
     /// Where it says it listens (identify), for dialing it again later.
     listen: Vec<Multiaddr>,
     transport: String,
-    known: Option<Known>,
     /// Our address on the connection it opened to us: the interface a
     /// member can reach us on, advertised once it is known as one.
     reached_at: Option<Multiaddr>,
@@ -358,7 +310,6 @@ const STRIKES_BEFORE_BAN: u32 = 3;
 const NO_LONGER_A_MEMBER: &str = "the peer is no longer a member of this community";
 /// Peers whose strikes are remembered at most (peer ids are free to make).
 const MAX_STRUCK_PEERS: usize = 1024;
-const HELLO_ATTEMPTS: u8 = 3;
 const REDIAL_FIRST: Duration = Duration::from_secs(5);
 const REDIAL_MAX: Duration = Duration::from_secs(300);
 const BAN_FOR: Duration = Duration::from_secs(600);
@@ -400,6 +351,7 @@ pub fn spawn(
         }
     }
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+    let me_bytes = swarm.local_peer_id().to_bytes();
     let (work_tx, work_rx) = mpsc::channel(WORK_QUEUE);
     let node = Node {
         swarm,
@@ -412,14 +364,17 @@ pub fn spawn(
         banned: HashMap::new(),
         outbound: HashMap::new(),
         in_flight: HashMap::new(),
-        records_in_flight: HashMap::new(),
         inbound: HashMap::new(),
         last_sync: HashMap::new(),
         subscribed: HashSet::new(),
         backoff: HashMap::new(),
         jobs: Arc::new(AtomicUsize::new(0)),
         strikes: HashMap::new(),
-        hellos: HashMap::new(),
+        machine: Machine::new(me_bytes, machine::Config::default()),
+        started: Instant::now(),
+        channels: HashMap::new(),
+        next_channel: 0,
+        requests: HashMap::new(),
         explicit,
         asks_waiting: HashMap::new(),
         asks_in_flight: HashMap::new(),
@@ -446,8 +401,6 @@ struct Node {
     peers: HashMap<PeerId, PeerState>,
     banned: HashMap<PeerId, Instant>,
     outbound: HashMap<(PeerId, CommunityId), Outbound>,
-    /// Which sync each community-records request in flight prepares.
-    records_in_flight: HashMap<OutboundRequestId, (PeerId, CommunityId)>,
     /// Which outbound session each sync request in flight belongs to.
     in_flight: HashMap<OutboundRequestId, (PeerId, CommunityId)>,
     /// Responder sessions; taken out while a step runs.
@@ -460,9 +413,16 @@ struct Node {
     jobs: Arc<AtomicUsize>,
     /// Misbehaviour counted per peer, across reconnections.
     strikes: HashMap<PeerId, u32>,
-    /// Hello requests in flight, with their attempt number and the
-    /// communities they carried records for.
-    hellos: HashMap<OutboundRequestId, (u8, Vec<CommunityId>)>,
+    /// The records protocol (hello, community records, admissions): the
+    /// loop feeds it inputs and carries out its effects.
+    machine: Machine<PeerId>,
+    /// The machine's clock starts here.
+    started: Instant,
+    /// Records requests received, waiting for the machine's answer.
+    channels: HashMap<ChannelId, ResponseChannel<RecordsResponse>>,
+    next_channel: ChannelId,
+    /// The machine's requests in flight, by the swarm's id for them.
+    requests: HashMap<OutboundRequestId, RequestId>,
     /// Listen addresses given explicitly (not `0.0.0.0`).
     explicit: Vec<Multiaddr>,
     /// Announcements waiting for the store's verdict on their author:
@@ -490,23 +450,6 @@ fn is_dialable(address: &Multiaddr) -> bool {
 
 fn topic(community: &CommunityId) -> gossipsub::IdentTopic {
     gossipsub::IdentTopic::new(topic_name(community))
-}
-
-/// The records that prove this household a member of `communities`: its
-/// device records and its joins to those communities (never its joins to
-/// others). Nothing at all when `communities` is empty.
-fn hello_records(household: &Household, communities: &[CommunityId]) -> Vec<Record> {
-    if communities.is_empty() {
-        return Vec::new();
-    }
-    household
-        .own_records()
-        .into_iter()
-        .filter(|record| match record {
-            Record::Join(join) => communities.contains(&join.body.community),
-            _ => true,
-        })
-        .collect()
 }
 
 /// The communities this household is a member of.
@@ -658,13 +601,13 @@ impl Node {
             .iter()
             .map(|(peer, state)| PeerView {
                 peer: peer.to_string(),
-                household: state
-                    .known
-                    .as_ref()
-                    .and_then(|k| k.household.as_ref().map(|(id, _)| id.clone())),
-                name: state
-                    .known
-                    .as_ref()
+                household: self
+                    .machine
+                    .known(peer)
+                    .and_then(|k| k.household.as_ref().map(|(id, _)| id.to_text())),
+                name: self
+                    .machine
+                    .known(peer)
                     .and_then(|k| k.household.as_ref().map(|(_, name)| name.clone())),
                 addresses: state.addresses.iter().map(|a| a.to_string()).collect(),
                 transport: state.transport.clone(),
@@ -700,12 +643,8 @@ impl Node {
 
     /// Works out again what each connected peer shares with us: memberships
     /// change while connections stay up (a join, a removal).
-    fn refresh_known(&self) {
-        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
-        if peers.is_empty() {
-            return;
-        }
-        self.blocking(move |household| Work::Known(peers.iter().map(|peer| (*peer, know(household, peer))).collect()));
+    fn refresh_known(&mut self) {
+        self.feed(Input::MembershipsChanged);
     }
 
     fn announce_all(&mut self) {
@@ -714,12 +653,7 @@ impl Node {
         }
         // Peers that are connected but not (yet) in the gossip mesh hear of
         // it directly.
-        let targets: Vec<(PeerId, CommunityId)> = self
-            .peers
-            .iter()
-            .filter_map(|(peer, state)| state.known.as_ref().map(|k| (peer, k)))
-            .flat_map(|(peer, known)| known.shared.iter().map(move |c| (*peer, *c)))
-            .collect();
+        let targets = self.known_pairs();
         for (peer, community) in targets {
             self.start_sync(peer, community);
         }
@@ -730,12 +664,7 @@ impl Node {
         self.refresh_known();
         self.banned.retain(|_, since| since.elapsed() < BAN_FOR);
         self.redial_members();
-        let targets: Vec<(PeerId, CommunityId)> = self
-            .peers
-            .iter()
-            .filter_map(|(peer, state)| state.known.as_ref().map(|k| (*peer, k.shared.clone())))
-            .flat_map(|(peer, shared)| shared.into_iter().map(move |c| (peer, c)))
-            .collect();
+        let targets = self.known_pairs();
         for (peer, community) in targets {
             self.start_sync(peer, community);
         }
@@ -755,7 +684,7 @@ impl Node {
     /// us (never of strangers), so a restarted node can find it again.
     fn remember_if_member(&mut self, peer: PeerId) {
         let Some(state) = self.peers.get(&peer) else { return };
-        let is_member = state.known.as_ref().is_some_and(|k| !k.shared.is_empty());
+        let is_member = self.machine.known(&peer).is_some_and(|k| !k.shared.is_empty());
         if !is_member || state.listen.is_empty() {
             return;
         }
@@ -830,7 +759,7 @@ impl Node {
                 if let libp2p::core::ConnectedPoint::Listener { local_addr, .. } = &endpoint {
                     state.reached_at = Some(local_addr.clone());
                 }
-                let known_member = state.known.as_ref().is_some_and(|k| !k.shared.is_empty());
+                let known_member = self.machine.known(&peer_id).is_some_and(|k| !k.shared.is_empty());
                 if !known_member {
                     // Until hello shows it a member, gossipsub sends it nothing.
                     self.swarm
@@ -839,9 +768,12 @@ impl Node {
                         .set_application_score(&peer_id, behaviour::STRANGER_SCORE);
                 }
                 debug!(%peer_id, %address, transport, "connected");
-                if state.known.is_none() {
-                    self.send_hello(peer_id);
-                }
+                // Hello, unless this peer is known already (a second connection).
+                self.feed(Input::Connected {
+                    peer: peer_id,
+                    bytes: peer_id.to_bytes(),
+                    device: device_of(&peer_id),
+                });
                 for (request, reply) in self.asks_waiting.remove(&peer_id).unwrap_or_default() {
                     let id = self.swarm.behaviour_mut().records.send_request(&peer_id, request);
                     self.asks_in_flight.insert(id, reply);
@@ -864,10 +796,10 @@ impl Node {
                 self.peers.remove(&peer_id);
                 self.outbound.retain(|(peer, _), _| peer != &peer_id);
                 self.in_flight.retain(|_, (peer, _)| peer != &peer_id);
-                self.records_in_flight.retain(|_, (peer, _)| peer != &peer_id);
                 self.inbound.retain(|(peer, _), _| peer != &peer_id);
                 self.announced.retain(|(peer, _), _| peer != &peer_id);
                 self.deferred.retain(|(peer, _)| peer != &peer_id);
+                self.feed(Input::Disconnected { peer: peer_id });
                 debug!(%peer_id, "disconnected");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
@@ -940,11 +872,7 @@ impl Node {
         // Whether `from` is known to share the community: `None` while its
         // hello is under way (an honest member may forward before we know
         // it: no fault of its own).
-        let forwarder = self
-            .peers
-            .get(&from)
-            .and_then(|s| s.known.as_ref())
-            .map(|k| k.shared.contains(&community));
+        let forwarder = self.machine.known(&from).map(|k| k.shared.contains(&community));
         if forwarder != Some(true) {
             self.report(&id, &from, Reject);
             return self.strike_if(
@@ -1009,10 +937,16 @@ impl Node {
     }
 
     fn is_known_member(&self, peer: &PeerId, community: &CommunityId) -> bool {
-        self.peers
-            .get(peer)
-            .and_then(|s| s.known.as_ref())
-            .is_some_and(|k| k.shared.contains(community))
+        self.machine.is_known_member(peer, community)
+    }
+
+    /// Every (connected peer, community) pair known to be shared.
+    fn known_pairs(&self) -> Vec<(PeerId, CommunityId)> {
+        self.machine
+            .peers()
+            .filter_map(|(peer, known)| known.map(|k| (*peer, k)))
+            .flat_map(|(peer, known)| known.shared.iter().map(move |c| (peer, *c)))
+            .collect()
     }
 
     /// A sync an announcement asks for: at most one per peer and community
@@ -1034,6 +968,8 @@ impl Node {
 
     /// Starts the announced syncs that were held back.
     fn start_deferred(&mut self) {
+        // The records machine's requests past their deadline fail here.
+        self.feed(Input::Tick);
         let now = Instant::now();
         self.announced
             .retain(|_, last| now.duration_since(*last) < ANNOUNCED_SYNC_GAP);
@@ -1044,12 +980,11 @@ impl Node {
 
     /// Records what we know of a peer, and what gossipsub may send it: a
     /// peer that shares no community with us is kept out of the gossip.
-    fn set_known(&mut self, peer: PeerId, known: Known) {
+    fn set_known(&mut self, peer: PeerId, known: &Known) {
         let member = !known.shared.is_empty();
         let Some(state) = self.peers.get_mut(&peer) else {
             return;
         };
-        state.known = Some(known);
         let reached_at = state.reached_at.clone();
         let score = if member { 0.0 } else { behaviour::STRANGER_SCORE };
         self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, score);
@@ -1068,33 +1003,65 @@ impl Node {
         self.swarm.add_external_address(address);
     }
 
-    // ----- hello and records ---------------------------------------------------
+    // ----- hello and records: the machine's inputs and effects ---------------
 
-    fn send_hello(&mut self, peer: PeerId) {
-        self.send_hello_attempt(peer, 1);
+    /// Hands `input` to the records machine and carries out what it says.
+    fn feed(&mut self, input: Input<PeerId>) {
+        let now = self.started.elapsed().as_millis() as u64;
+        for effect in self.machine.handle(input, now) {
+            self.execute(effect);
+        }
     }
 
-    /// Our hello: records only for the communities we know the peer shares
-    /// (nothing to a peer we do not know), and a tag per community we are
-    /// in, which only a node that knows the community can match.
-    fn send_hello_attempt(&mut self, peer: PeerId, attempt: u8) {
-        let me = *self.swarm.local_peer_id();
-        self.blocking(move |household| {
-            let sent_for = device_of(&peer)
-                .map(|device| household.shared_communities(&device))
-                .unwrap_or_default();
-            let tags = own_communities(household)
-                .iter()
-                .map(|c| hello_tag(c, &me.to_bytes(), &peer.to_bytes()))
-                .collect();
-            Work::HelloReady {
-                peer,
-                attempt,
-                records: hello_records(household, &sent_for),
-                tags,
-                sent_for,
+    fn execute(&mut self, effect: Effect<PeerId>) {
+        match effect {
+            Effect::Send { peer, request, message } => {
+                // Sending to a peer that went away would dial it again.
+                if !self.swarm.is_connected(&peer) {
+                    return self.feed(Input::RequestFailed { request });
+                }
+                let id = self.swarm.behaviour_mut().records.send_request(&peer, message);
+                self.requests.insert(id, request);
             }
-        });
+            Effect::Respond { channel, message } => {
+                let Some(channel) = self.channels.remove(&channel) else {
+                    return;
+                };
+                if let RecordsResponse::Refused { reason } = &message {
+                    debug!(%reason, "refused a records request");
+                }
+                let _ = self.swarm.behaviour_mut().records.send_response(channel, message);
+            }
+            Effect::Store { job, op } => self.blocking(move |household| Work::Store {
+                job,
+                answer: run_store_op(household, op),
+            }),
+            Effect::Known { peer, known, remember } => {
+                self.set_known(peer, &known);
+                if remember {
+                    self.remember_if_member(peer);
+                }
+            }
+            Effect::WantSync { peer, community } => self.start_sync(peer, community),
+            Effect::StartSession { peer, community } => self.begin_session(peer, community),
+            Effect::NoSession {
+                peer,
+                community,
+                reason,
+            } => match reason {
+                machine::NoSession::Failed => {
+                    debug!(%peer, %community, %reason, "no sync");
+                    self.outbound.remove(&(peer, community));
+                }
+                _ => {
+                    info!(%peer, %community, %reason, "peer does not sync this community with us");
+                    self.finish_outbound(peer, community, false);
+                }
+            },
+            // The other members learn of the newcomer's join now.
+            Effect::Admitted { peer, community } => self.relay(peer, community),
+            Effect::Strike { peer, offence } => self.strike(peer, &offence.to_string()),
+        }
     }
 
     fn on_records_event(&mut self, event: request_response::Event<RecordsRequest, RecordsResponse>) {
@@ -1104,81 +1071,16 @@ impl Node {
                 peer,
                 message: Message::Request { request, channel, .. },
                 ..
-            } => match request {
-                RecordsRequest::Hello { records, tags } => {
-                    let (records, bad) = decode_records(&records);
-                    self.strike_if(peer, bad > 0, "undecodable records in hello");
-                    let me = *self.swarm.local_peer_id();
-                    self.blocking(move |household| {
-                        if !records.is_empty() {
-                            let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
-                        }
-                        let known = know(household, &peer);
-                        // Our records go only where they prove something to
-                        // someone entitled to it: communities the peer is
-                        // known to share, or whose id it showed it knows.
-                        let mut entitled = known.shared.clone();
-                        for community in own_communities(household) {
-                            let tag = hello_tag(&community, &peer.to_bytes(), &me.to_bytes());
-                            if !entitled.contains(&community) && tags.iter().any(|t| t.as_slice() == tag) {
-                                entitled.push(community);
-                            }
-                        }
-                        Work::HelloAnswered {
-                            peer,
-                            channel,
-                            records: hello_records(household, &entitled),
-                            known,
-                        }
-                    });
-                }
-                RecordsRequest::Push { community, records } => {
-                    let community = CommunityId(community);
-                    let (records, bad) = decode_records(&records);
-                    self.strike_if(peer, bad > 0, "undecodable pushed records");
-                    self.blocking(move |household| {
-                        let response = if is_member(household, &peer, &community) {
-                            // Only this community's records (and its households'
-                            // device records) are kept.
-                            let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
-                            RecordsResponse::Stored
-                        } else {
-                            RecordsResponse::Refused {
-                                reason: Refusal::NotAMember,
-                            }
-                        };
-                        Work::CommunityRecords { channel, response }
-                    });
-                }
-                RecordsRequest::Community { community, digest } => {
-                    let community = CommunityId(community);
-                    self.blocking(move |household| {
-                        let allowed = is_member(household, &peer, &community);
-                        let response = if !allowed {
-                            RecordsResponse::Refused {
-                                reason: Refusal::NotAMember,
-                            }
-                        } else {
-                            let records = household.community_records(&community);
-                            if records_digest(&records) == digest {
-                                RecordsResponse::Unchanged
-                            } else {
-                                RecordsResponse::Community {
-                                    records: encode_records(&records),
-                                }
-                            }
-                        };
-                        Work::CommunityRecords { channel, response }
-                    });
-                }
-                RecordsRequest::Join { records } => self.on_join_request(peer, records, channel),
-                RecordsRequest::Link {
-                    household,
-                    proof,
-                    consent,
-                    label,
-                } => self.on_link_request(peer, HouseholdId(household), proof, consent, label, channel),
-            },
+            } => {
+                let id = self.next_channel;
+                self.next_channel += 1;
+                self.channels.insert(id, channel);
+                self.feed(Input::Request {
+                    peer,
+                    channel: id,
+                    request,
+                });
+            }
             // An answer to a request asked through the handle: hand it over.
             Event::Message {
                 message: Message::Response { response, request_id },
@@ -1192,69 +1094,15 @@ impl Node {
                 peer,
                 message: Message::Response { response, request_id },
                 ..
-            } => match response {
-                // A hello answer to anything but a hello: drop what waited on it.
-                RecordsResponse::Hello { .. } if self.records_in_flight.contains_key(&request_id) => {
-                    if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
-                        self.strike(peer, "answered a records request with a hello");
-                        self.finish_outbound(peer, community, false);
-                    }
-                }
-                RecordsResponse::Hello { records } => {
-                    let (attempt, sent_for) = self.hellos.remove(&request_id).unwrap_or((HELLO_ATTEMPTS, vec![]));
-                    let (records, bad) = decode_records(&records);
-                    self.strike_if(peer, bad > 0, "undecodable records in hello");
-                    self.blocking(move |household| {
-                        if !records.is_empty() {
-                            let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
-                        }
-                        Work::HelloStored {
-                            peer,
-                            known: know(household, &peer),
-                            sent_for,
-                            attempt,
-                        }
+            } => {
+                if let Some(request) = self.requests.remove(&request_id) {
+                    self.feed(Input::Response {
+                        peer,
+                        request,
+                        response,
                     });
                 }
-                RecordsResponse::Community { records } => {
-                    let Some((_, community)) = self.records_in_flight.remove(&request_id) else {
-                        return;
-                    };
-                    let (records, bad) = decode_records(&records);
-                    self.strike_if(peer, bad > 0, "undecodable community records");
-                    // ingest_foreign keeps only records of communities we are in.
-                    // The sets differed: send ours too, and sync documents
-                    // only once both sides hold the same records (a removal
-                    // known here must be known there before it gets anything).
-                    self.blocking(move |household| {
-                        let _ = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![]));
-                        Work::CommunityRecordsStored {
-                            peer,
-                            community,
-                            known: know(household, &peer),
-                            // Never to a peer that is not (or no longer) a member.
-                            push: is_member(household, &peer, &community)
-                                .then(|| household.community_records(&community)),
-                        }
-                    });
-                }
-                RecordsResponse::Unchanged | RecordsResponse::Stored => {
-                    if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
-                        self.begin_session(peer, community);
-                    }
-                }
-                RecordsResponse::Refused { reason } => {
-                    if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
-                        info!(%peer, %community, %reason, "peer does not sync this community with us");
-                        self.finish_outbound(peer, community, false);
-                    }
-                }
-                // Only ever answers to `ask`, handled above.
-                RecordsResponse::Admitted { .. } | RecordsResponse::Linked { .. } => {
-                    self.records_in_flight.remove(&request_id);
-                    self.strike(peer, "answered a records request with an admission");
-                }
-            },
+            }
             Event::OutboundFailure {
                 peer,
                 error,
@@ -1265,108 +1113,12 @@ impl Node {
                 if let Some(reply) = self.asks_in_flight.remove(&request_id) {
                     let _ = reply.send(Err(AskError::NoAnswer(error.to_string())));
                 }
-                if let Some((_, community)) = self.records_in_flight.remove(&request_id) {
-                    self.outbound.remove(&(peer, community));
-                }
-                // Without a hello the peer is never known: try again a few times.
-                if let Some((attempts, _)) = self.hellos.remove(&request_id)
-                    && attempts < HELLO_ATTEMPTS
-                    && self.swarm.is_connected(&peer)
-                {
-                    self.send_hello_attempt(peer, attempts + 1);
+                if let Some(request) = self.requests.remove(&request_id) {
+                    self.feed(Input::RequestFailed { request });
                 }
             }
             Event::InboundFailure { peer, error, .. } => debug!(%peer, %error, "records answer failed"),
             Event::ResponseSent { .. } => {}
-        }
-    }
-
-    /// A newcomer presents its join: decide, store it if admitted, answer.
-    fn on_join_request(&mut self, peer: PeerId, records: Vec<ByteBuf>, channel: ResponseChannel<RecordsResponse>) {
-        let (records, bad) = decode_records(&records);
-        self.strike_if(peer, bad > 0, "undecodable records in a join");
-        let Some(device) = device_of(&peer) else {
-            return;
-        };
-        self.blocking(move |household| {
-            let (response, admitted_to) =
-                match household.write_blocking(move |writer| writer.admit_join(&device, records)) {
-                    Ok(Admission::Admitted { community, records }) => (
-                        RecordsResponse::Admitted {
-                            records: encode_records(&records),
-                        },
-                        Some(community),
-                    ),
-                    Ok(Admission::Refused(reason)) => (RecordsResponse::Refused { reason }, None),
-                    Err(error) => {
-                        warn!(%error, "cannot store an admitted join");
-                        (
-                            RecordsResponse::Refused {
-                                reason: Refusal::AnswererNotAMember,
-                            },
-                            None,
-                        )
-                    }
-                };
-            Work::Admission {
-                peer,
-                channel,
-                response,
-                known: know(household, &peer),
-                admitted_to,
-            }
-        });
-    }
-
-    /// A new machine asks to become a device of this household.
-    fn on_link_request(
-        &mut self,
-        peer: PeerId,
-        household_id: HouseholdId,
-        proof: maillage_crdt::sign::Sig,
-        consent: maillage_crdt::sign::Sig,
-        label: String,
-        channel: ResponseChannel<RecordsResponse>,
-    ) {
-        let Some(device) = device_of(&peer) else {
-            return;
-        };
-        self.blocking(move |household| {
-            let admitted = household
-                .write_blocking(move |writer| writer.admit_device(&device, &household_id, &proof, consent, &label));
-            let response = match admitted {
-                Ok(Linking::Linked { records, profile }) => RecordsResponse::Linked {
-                    records: encode_records(&records),
-                    profile: profile
-                        .iter()
-                        .map(|change| ByteBuf::from(postcard::to_stdvec(change).unwrap_or_default()))
-                        .collect(),
-                },
-                Ok(Linking::Refused(reason)) => RecordsResponse::Refused { reason },
-                Err(error) => {
-                    warn!(%error, "cannot certify a new device");
-                    RecordsResponse::Refused {
-                        reason: Refusal::LinkUnknown,
-                    }
-                }
-            };
-            Work::Admission {
-                peer,
-                channel,
-                response,
-                known: know(household, &peer),
-                admitted_to: None,
-            }
-        });
-    }
-
-    /// After hello, learn each shared community's records, then sync it.
-    fn on_peer_known(&mut self, peer: PeerId, known: Known) {
-        let shared = known.shared.clone();
-        self.set_known(peer, known);
-        self.remember_if_member(peer);
-        for community in shared {
-            self.start_sync(peer, community);
         }
     }
 
@@ -1386,13 +1138,7 @@ impl Node {
         // Records first (joins, removals, revocations travel this way), so the
         // changes that follow are judged with the same memberships the peer
         // has; an unchanged set costs one small round trip.
-        self.blocking(move |household| Work::RecordsDigest {
-            peer,
-            community,
-            // Not even the community's id goes to a peer that is not a member.
-            digest: is_member(household, &peer, &community)
-                .then(|| records_digest(&household.community_records(&community))),
-        });
+        self.feed(Input::SyncWanted { peer, community });
     }
 
     /// Starts the sync session proper, once the records are up to date.
@@ -1585,142 +1331,14 @@ impl Node {
                     }
                 }
             }
-            Work::HelloAnswered {
-                peer,
-                channel,
-                records,
-                known,
-            } => {
-                let _ = self.swarm.behaviour_mut().records.send_response(
-                    channel,
-                    RecordsResponse::Hello {
-                        records: encode_records(&records),
-                    },
-                );
-                // The dialer drives the first sync; we only record what we know.
-                self.set_known(peer, known);
-                self.remember_if_member(peer);
-            }
+            Work::Store { job, answer } => self.feed(Input::StoreAnswered { job, answer }),
             Work::Remembered => {}
             Work::AuthorChecked {
                 author,
                 community,
                 member,
             } => self.on_author_checked(author, community, member),
-            Work::Known(peers) => {
-                for (peer, known) in peers {
-                    let Some(state) = self.peers.get(&peer) else {
-                        continue;
-                    };
-                    let before = state.known.as_ref().map(|k| k.shared.clone()).unwrap_or_default();
-                    if known.shared.iter().any(|c| !before.contains(c)) {
-                        // Newly shared: learn its records and sync it.
-                        self.on_peer_known(peer, known);
-                    } else {
-                        self.set_known(peer, known);
-                    }
-                }
-            }
             Work::AddressBook(book) => self.dial_remembered(book),
-            Work::HelloReady {
-                peer,
-                attempt,
-                records,
-                tags,
-                sent_for,
-            } => {
-                if self.swarm.is_connected(&peer) {
-                    let request = RecordsRequest::Hello {
-                        records: encode_records(&records),
-                        tags: tags.into_iter().map(|t| ByteBuf::from(t.to_vec())).collect(),
-                    };
-                    let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
-                    self.hellos.insert(id, (attempt, sent_for));
-                }
-            }
-            Work::RecordsDigest {
-                peer,
-                community,
-                digest,
-            } => {
-                let Some(digest) = digest.filter(|_| self.swarm.is_connected(&peer)) else {
-                    self.outbound.remove(&(peer, community));
-                    return;
-                };
-                let request = RecordsRequest::Community {
-                    community: community.0,
-                    digest,
-                };
-                let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
-                self.records_in_flight.insert(id, (peer, community));
-            }
-            Work::HelloStored {
-                peer,
-                known,
-                sent_for,
-                attempt,
-            } => {
-                // Its answer proved it a member of communities our hello did
-                // not prove ours of (we did not know it): say hello again,
-                // with those records, before any sync asks it to know us.
-                let unproven = known.shared.iter().any(|c| !sent_for.contains(c));
-                if unproven && attempt < HELLO_ATTEMPTS && self.swarm.is_connected(&peer) {
-                    self.send_hello_attempt(peer, HELLO_ATTEMPTS);
-                } else {
-                    self.on_peer_known(peer, known);
-                }
-            }
-            Work::CommunityRecords { channel, response } => {
-                let _ = self.swarm.behaviour_mut().records.send_response(channel, response);
-            }
-            Work::Admission {
-                peer,
-                channel,
-                response,
-                known,
-                admitted_to,
-            } => {
-                // Guessing link secrets or forging joins counts against a peer;
-                // an expired or used-up invitation is nobody's fault.
-                let guessed = matches!(
-                    response,
-                    RecordsResponse::Refused {
-                        reason: Refusal::LinkUnknown | Refusal::InviteForged
-                    }
-                );
-                if let RecordsResponse::Refused { reason } = &response {
-                    info!(%peer, %reason, "refused a join or device link");
-                }
-                let _ = self.swarm.behaviour_mut().records.send_response(channel, response);
-                self.strike_if(peer, guessed, "presented a forged join or an unknown device link");
-                // The newcomer (or new device) is known now; it drives the
-                // first sync, as a dialer does.
-                self.set_known(peer, known);
-                self.remember_if_member(peer);
-                if let Some(community) = admitted_to {
-                    // The other members learn of the newcomer's join now.
-                    self.relay(peer, community);
-                }
-            }
-            Work::CommunityRecordsStored {
-                peer,
-                community,
-                known,
-                push,
-            } => {
-                self.set_known(peer, known);
-                match push {
-                    Some(records) => {
-                        let request = RecordsRequest::Push {
-                            community: community.0,
-                            records: encode_records(&records),
-                        };
-                        let id = self.swarm.behaviour_mut().records.send_request(&peer, request);
-                        self.records_in_flight.insert(id, (peer, community));
-                    }
-                    None => self.finish_outbound(peer, community, false),
-                }
-            }
             Work::SyncStarted {
                 peer,
                 community,
@@ -1854,16 +1472,10 @@ impl Node {
     fn relay(&mut self, from: PeerId, community: CommunityId) {
         self.publish(community);
         let others: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(peer, state)| {
-                **peer != from
-                    && state
-                        .known
-                        .as_ref()
-                        .is_some_and(|known| known.shared.contains(&community))
-            })
-            .map(|(peer, _)| *peer)
+            .known_pairs()
+            .into_iter()
+            .filter(|(peer, shared)| *peer != from && *shared == community)
+            .map(|(peer, _)| peer)
             .collect();
         for peer in others {
             self.start_sync(peer, community);
@@ -1897,17 +1509,104 @@ impl Node {
     }
 }
 
-/// What the household knows of a peer: its household and shared communities.
-fn know(household: &Household, peer: &PeerId) -> Known {
-    let Some(device) = device_of(peer) else {
-        return Known::default();
+/// Carries out a store job of the records machine on a blocking thread.
+/// Reads go to the shared household; writes queue to its writer.
+fn run_store_op(household: &HouseholdService, op: StoreOp) -> StoreAnswer {
+    let ingest = |records: Vec<Record>| {
+        if !records.is_empty() {
+            // ingest_foreign keeps only records of communities we are in.
+            if let Err(error) = household.write_blocking(move |writer| writer.ingest_foreign(records, vec![])) {
+                debug!(%error, "cannot store a peer's records");
+            }
+        }
     };
-    Known {
-        household: household
-            .household_of_device(&device)
-            .map(|(id, name)| (id.to_text(), name)),
-        shared: household.shared_communities(&device),
+    match op {
+        StoreOp::Facts { device } => StoreAnswer::Facts(facts(household, device)),
+        StoreOp::Ingest { device, records } => {
+            ingest(records);
+            StoreAnswer::Facts(facts(household, device))
+        }
+        StoreOp::CommunityRecords { device, community } => StoreAnswer::CommunityRecords(
+            device_is_member(household, device, &community).then(|| household.community_records(&community)),
+        ),
+        StoreOp::Push {
+            device,
+            community,
+            records,
+        } => {
+            // Only this community's records (and its households' device
+            // records) are kept, and only from a member.
+            let member = device_is_member(household, device, &community);
+            if member {
+                ingest(records);
+            }
+            StoreAnswer::Pushed { member }
+        }
+        StoreOp::IngestCommunity {
+            device,
+            community,
+            records,
+        } => {
+            ingest(records);
+            StoreAnswer::CommunityIngested {
+                facts: facts(household, device),
+                // Never to a peer that is not (or no longer) a member.
+                push: device_is_member(household, device, &community).then(|| household.community_records(&community)),
+            }
+        }
+        StoreOp::AdmitJoin { device, records } => {
+            let outcome = match household.write_blocking(move |writer| writer.admit_join(&device, records)) {
+                Ok(Admission::Admitted { community, records }) => JoinOutcome::Admitted { community, records },
+                Ok(Admission::Refused(reason)) => JoinOutcome::Refused(reason),
+                Err(error) => {
+                    warn!(%error, "cannot store an admitted join");
+                    JoinOutcome::Failed
+                }
+            };
+            StoreAnswer::Join {
+                outcome,
+                facts: facts(household, Some(device)),
+            }
+        }
+        StoreOp::AdmitLink {
+            device,
+            household: household_id,
+            proof,
+            consent,
+            label,
+        } => {
+            let admitted = household
+                .write_blocking(move |writer| writer.admit_device(&device, &household_id, &proof, consent, &label));
+            let outcome = match admitted {
+                Ok(Linking::Linked { records, profile }) => LinkOutcome::Linked { records, profile },
+                Ok(Linking::Refused(reason)) => LinkOutcome::Refused(reason),
+                Err(error) => {
+                    warn!(%error, "cannot certify a new device");
+                    LinkOutcome::Failed
+                }
+            };
+            StoreAnswer::Link {
+                outcome,
+                facts: facts(household, Some(device)),
+            }
+        }
     }
+}
+
+/// What the records machine needs to know of us and of a peer's device.
+fn facts(household: &Household, device: Option<DeviceId>) -> Facts {
+    Facts {
+        household: device.and_then(|device| household.household_of_device(&device)),
+        shared: device
+            .map(|device| household.shared_communities(&device))
+            .unwrap_or_default(),
+        ours: own_communities(household),
+        own_records: household.own_records(),
+    }
+}
+
+fn device_is_member(household: &Household, device: Option<DeviceId>, community: &CommunityId) -> bool {
+    device.is_some_and(|device| household.shared_communities(&device).contains(community))
 }
 
 /// Waits for the store work under way, so that when the task ends nothing

@@ -8,9 +8,11 @@
 //! (CBOR). Their serde shapes are the wire format: renaming a variant or a
 //! field changes the bytes, and needs a new protocol version.
 //!
-//! [`admission`] decides joins from a registry alone.
+//! [`machine::Machine`] is the exchange itself, as a state machine without
+//! I/O; [`admission`] decides joins from a registry alone.
 
 pub mod admission;
+pub mod machine;
 
 use maillage_crdt::Record;
 use maillage_crdt::sign::Sig;

@@ -922,3 +922,146 @@ impl<P: Clone + Ord + std::fmt::Debug> Machine<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMUNITY: CommunityId = CommunityId([7; 32]);
+
+    fn machine() -> Machine<u8> {
+        let config = Config {
+            hello_attempts: 2,
+            request_timeout_ms: 1_000,
+        };
+        Machine::new(vec![1], config)
+    }
+
+    fn connected(machine: &mut Machine<u8>) -> JobId {
+        let effects = machine.handle(
+            Input::Connected {
+                peer: 2,
+                bytes: vec![2],
+                device: None,
+            },
+            0,
+        );
+        match effects.as_slice() {
+            [
+                Effect::Store {
+                    job,
+                    op: StoreOp::Facts { .. },
+                },
+            ] => *job,
+            other => panic!("connecting asked {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_peer_not_known_gets_tags_and_no_records() {
+        let mut machine = machine();
+        let job = connected(&mut machine);
+        let facts = Facts {
+            ours: vec![COMMUNITY],
+            ..Facts::default()
+        };
+        let effects = machine.handle(
+            Input::StoreAnswered {
+                job,
+                answer: StoreAnswer::Facts(facts),
+            },
+            5,
+        );
+        match effects.as_slice() {
+            [
+                Effect::Send {
+                    peer: 2,
+                    message: RecordsRequest::Hello { records, tags },
+                    ..
+                },
+            ] => {
+                assert!(records.is_empty());
+                assert_eq!(tags.len(), 1);
+                assert_eq!(tags[0].as_slice(), hello_tag(&COMMUNITY, &[1], &[2]));
+            }
+            other => panic!("hello was {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unanswered_hello_is_tried_again_at_its_deadline_then_given_up() {
+        let mut machine = machine();
+        let job = connected(&mut machine);
+        let answer = StoreAnswer::Facts(Facts::default());
+        assert_eq!(machine.handle(Input::StoreAnswered { job, answer }, 0).len(), 1);
+        assert!(machine.handle(Input::Tick, 999).is_empty(), "not due yet");
+        let retried = machine.handle(Input::Tick, 1_000);
+        let [Effect::Store { job, .. }] = retried.as_slice() else {
+            panic!("no second attempt: {retried:?}");
+        };
+        let answer = StoreAnswer::Facts(Facts::default());
+        assert_eq!(
+            machine.handle(Input::StoreAnswered { job: *job, answer }, 1_000).len(),
+            1
+        );
+        assert!(machine.handle(Input::Tick, 2_000).is_empty(), "two attempts only");
+        assert_eq!(machine.pending(), 0);
+    }
+
+    #[test]
+    fn the_same_records_on_both_sides_start_the_session_at_once() {
+        let mut machine = machine();
+        connected(&mut machine);
+        let effects = machine.handle(
+            Input::SyncWanted {
+                peer: 2,
+                community: COMMUNITY,
+            },
+            0,
+        );
+        let [Effect::Store { job, .. }] = effects.as_slice() else {
+            panic!("{effects:?}");
+        };
+        let answer = StoreAnswer::CommunityRecords(Some(vec![]));
+        let effects = machine.handle(Input::StoreAnswered { job: *job, answer }, 0);
+        let [Effect::Send { request, message, .. }] = effects.as_slice() else {
+            panic!("{effects:?}");
+        };
+        assert!(matches!(message, RecordsRequest::Community { digest, .. } if *digest == records_digest(&[])));
+        let response = RecordsResponse::Unchanged;
+        let effects = machine.handle(
+            Input::Response {
+                peer: 2,
+                request: *request,
+                response,
+            },
+            3,
+        );
+        assert!(matches!(effects.as_slice(), [Effect::StartSession { peer: 2, community }] if *community == COMMUNITY));
+    }
+
+    #[test]
+    fn not_even_the_community_id_goes_to_a_peer_that_is_not_a_member() {
+        let mut machine = machine();
+        connected(&mut machine);
+        let effects = machine.handle(
+            Input::SyncWanted {
+                peer: 2,
+                community: COMMUNITY,
+            },
+            0,
+        );
+        let [Effect::Store { job, .. }] = effects.as_slice() else {
+            panic!("{effects:?}");
+        };
+        let answer = StoreAnswer::CommunityRecords(None);
+        let effects = machine.handle(Input::StoreAnswered { job: *job, answer }, 0);
+        assert!(matches!(
+            effects.as_slice(),
+            [Effect::NoSession {
+                reason: NoSession::NotAMember,
+                ..
+            }]
+        ));
+    }
+}

@@ -76,23 +76,26 @@ impl Proc {
     }
 
     /// Runs a command to completion (with a timeout) and returns its output.
+    /// Its pipes are read while it runs: a command printing more than a
+    /// pipe holds (a long listing) would otherwise wait forever to write.
     pub fn run(&self, args: &[&str]) -> Output {
-        let mut child = self
+        let child = self
             .command(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let started = Instant::now();
-        loop {
-            if child.try_wait().unwrap().is_some() {
-                return child.wait_with_output().unwrap();
-            }
-            if started.elapsed() > WAIT {
-                let _ = child.kill();
+        let pid = child.id();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(child.wait_with_output());
+        });
+        match finished.recv_timeout(WAIT) {
+            Ok(output) => output.unwrap(),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
                 panic!("{}: `maillage {}` took more than {WAIT:?}", self.name, args.join(" "));
             }
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

@@ -52,6 +52,16 @@ fn failure(error: &ApiError, asker: &Asker) -> Failure {
             "api-token-ambiguous",
             &[("id", id)],
         ),
+        ApiError::File { path, source } => Failure::said(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "file-error",
+            asker.catalog,
+            "err-file",
+            &[
+                ("path", &path.display().to_string()),
+                ("reason", &crate::messages::io(source, asker.catalog)),
+            ],
+        ),
         other => Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "file-error", other.to_string()),
     }
 }

@@ -505,6 +505,32 @@ impl<P: Clone + Ord + std::fmt::Debug> Machine<P> {
         out.push(Effect::Store { job: id, op });
     }
 
+    /// Sends a community-records request (`None`: the store said the peer
+    /// is not, or no longer, a member), or ends the attempt: not even the
+    /// community's id goes to a peer that is not a member, nor to one gone.
+    fn ask_records(
+        &mut self,
+        peer: P,
+        community: CommunityId,
+        message: Option<RecordsRequest>,
+        out: &mut Vec<Effect<P>>,
+    ) {
+        match message.filter(|_| self.peers.contains_key(&peer)) {
+            Some(message) => {
+                let purpose = Purpose::Records {
+                    peer: peer.clone(),
+                    community,
+                };
+                self.send(peer, purpose, message, out);
+            }
+            None => out.push(Effect::NoSession {
+                peer,
+                community,
+                reason: NoSession::NotAMember,
+            }),
+        }
+    }
+
     fn send(&mut self, peer: P, purpose: Purpose<P>, message: RecordsRequest, out: &mut Vec<Effect<P>>) {
         let id = self.next();
         self.requests.insert(id, (purpose, 0));
@@ -797,47 +823,19 @@ impl<P: Clone + Ord + std::fmt::Debug> Machine<P> {
                 out.push(Effect::Respond { channel, message });
             }
             (Job::Digest { peer, community }, StoreAnswer::CommunityRecords(records)) => {
-                match records.filter(|_| self.peers.contains_key(&peer)) {
-                    Some(records) => {
-                        let message = RecordsRequest::Community {
-                            community: community.0,
-                            digest: records_digest(&records),
-                        };
-                        let purpose = Purpose::Records {
-                            peer: peer.clone(),
-                            community,
-                        };
-                        self.send(peer, purpose, message, out);
-                    }
-                    // Not even the community's id goes to a peer that is not a member.
-                    None => out.push(Effect::NoSession {
-                        peer,
-                        community,
-                        reason: NoSession::NotAMember,
-                    }),
-                }
+                let message = records.map(|records| RecordsRequest::Community {
+                    community: community.0,
+                    digest: records_digest(&records),
+                });
+                self.ask_records(peer, community, message, out);
             }
             (Job::Push { peer, community }, StoreAnswer::CommunityIngested { facts, push }) => {
                 self.set_known(peer.clone(), known_of(&facts), false, out);
-                match push.filter(|_| self.peers.contains_key(&peer)) {
-                    Some(records) => {
-                        let message = RecordsRequest::Push {
-                            community: community.0,
-                            records: encode_records(&records),
-                        };
-                        let purpose = Purpose::Records {
-                            peer: peer.clone(),
-                            community,
-                        };
-                        self.send(peer, purpose, message, out);
-                    }
-                    // Never to a peer that is not (or no longer) a member.
-                    None => out.push(Effect::NoSession {
-                        peer,
-                        community,
-                        reason: NoSession::NotAMember,
-                    }),
-                }
+                let message = push.map(|records| RecordsRequest::Push {
+                    community: community.0,
+                    records: encode_records(&records),
+                });
+                self.ask_records(peer, community, message, out);
             }
             (Job::Admission { peer, channel }, StoreAnswer::Join { outcome, facts }) => {
                 let (message, admitted_to) = match outcome {
